@@ -1,0 +1,152 @@
+"""Answer sets the template is checked with: what is valid, a pairwise matrix, and
+the covering subset that runs end to end."""
+
+import itertools
+from collections.abc import Iterator
+
+FRAMEWORKS = ("xgboost", "sklearn")
+TASKS = ("binary", "multiclass", "regression")
+PACKAGINGS = ("models_from_code", "artifacts", "loader_module", "wrapper")
+EXTRA_METHODS = ("predict_proba", "predict_batch", "explain")
+PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+OUTPUTS_BY_TASK = {
+    "binary": ("label", "probabilities", "positive_probability", "thresholded_label"),
+    "multiclass": ("label", "probabilities", "top_k"),
+    "regression": ("value",),
+}
+#: Frameworks with an exact attribution of their own (may offer `explain`).
+EXPLAINABLE = ("xgboost",)
+
+
+def is_valid(answers: dict) -> bool:
+    """Whether copier.yml's validators accept this combination."""
+    extra = answers.get("extra_methods", [])
+    return (
+        answers["predict_output"] in OUTPUTS_BY_TASK[answers["task"]]
+        and not ("predict_proba" in extra and answers["task"] == "regression")
+        and not ("explain" in extra and answers["framework"] not in EXPLAINABLE)
+    )
+
+
+def all_valid_answer_sets() -> Iterator[dict]:
+    """Every valid combination of the choice questions."""
+    for framework, task, packaging, python_version, registered in itertools.product(
+        FRAMEWORKS, TASKS, PACKAGINGS, PYTHON_VERSIONS, (True, False)
+    ):
+        for predict_output in OUTPUTS_BY_TASK[task]:
+            for size in range(len(EXTRA_METHODS) + 1):
+                for extra in itertools.combinations(EXTRA_METHODS, size):
+                    answers = {
+                        "framework": framework,
+                        "task": task,
+                        "predict_output": predict_output,
+                        "packaging": packaging,
+                        "extra_methods": list(extra),
+                        "python_version": python_version,
+                    }
+                    if not registered:
+                        answers["registered_model_name"] = ""
+                    if is_valid(answers):
+                        yield answers
+
+
+def _features(answers: dict) -> list[tuple[str, object]]:
+    """The (question, value) items a pair is made of; each method is a flag."""
+    items = [
+        (name, answers[name])
+        for name in ("framework", "task", "predict_output", "packaging", "python_version")
+    ]
+    items += [(method, method in answers["extra_methods"]) for method in EXTRA_METHODS]
+    items.append(("registered", "registered_model_name" not in answers))
+    return items
+
+
+def pairwise_answer_sets() -> list[dict]:
+    """A small set of valid answers covering every valid pair of choices (greedy)."""
+    candidates = list(all_valid_answer_sets())
+    uncovered = set()
+    for answers in candidates:
+        uncovered.update(itertools.combinations(_features(answers), 2))
+    chosen = []
+    while uncovered:
+        best = max(
+            candidates,
+            key=lambda answers: len(
+                uncovered.intersection(itertools.combinations(_features(answers), 2))
+            ),
+        )
+        uncovered.difference_update(itertools.combinations(_features(best), 2))
+        chosen.append(best)
+    return chosen
+
+
+def answer_id(answers: dict) -> str:
+    """A readable test id."""
+    methods = "+".join(answers.get("extra_methods", [])) or "none"
+    return "-".join(
+        [
+            answers.get("framework", "xgboost"),
+            answers.get("task", "binary"),
+            answers.get("predict_output", "default"),
+            answers.get("packaging", "models_from_code"),
+            methods,
+        ]
+    )
+
+
+#: Run end to end: every framework, task, packaging, predict_output and extra
+#: method at least once, and registration both on and off.
+END_TO_END = [
+    {},  # all defaults: xgboost, binary, probabilities, models_from_code
+    {
+        "framework": "xgboost",
+        "task": "binary",
+        "predict_output": "thresholded_label",
+        "packaging": "loader_module",
+        "extra_methods": ["predict_proba", "predict_batch", "explain"],
+    },
+    {
+        "framework": "xgboost",
+        "task": "multiclass",
+        "predict_output": "top_k",
+        "packaging": "artifacts",
+        "extra_methods": ["explain", "predict_proba"],
+        "registered_model_name": "",
+    },
+    {
+        "framework": "xgboost",
+        "task": "regression",
+        "predict_output": "value",
+        "packaging": "wrapper",
+        "extra_methods": ["explain", "predict_batch"],
+    },
+    {
+        "framework": "sklearn",
+        "task": "binary",
+        "predict_output": "positive_probability",
+        "packaging": "wrapper",
+        "extra_methods": ["predict_proba"],
+    },
+    {
+        "framework": "sklearn",
+        "task": "multiclass",
+        "predict_output": "label",
+        "packaging": "models_from_code",
+        "extra_methods": ["predict_batch"],
+    },
+    {
+        "framework": "sklearn",
+        "task": "regression",
+        "predict_output": "value",
+        "packaging": "loader_module",
+        "extra_methods": [],
+        "registered_model_name": "",
+    },
+    {
+        "framework": "sklearn",
+        "task": "multiclass",
+        "predict_output": "probabilities",
+        "packaging": "artifacts",
+        "extra_methods": ["predict_proba", "predict_batch"],
+    },
+]

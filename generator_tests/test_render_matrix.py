@@ -1,0 +1,73 @@
+"""Every pairwise answer set renders a clean, formatted, compilable project."""
+
+import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+import yaml
+from answer_sets import answer_id, pairwise_answer_sets
+from conftest import PYTHON, package_name, run
+
+MATRIX = pairwise_answer_sets()
+LEFTOVER_JINJA = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+
+
+def project_files(project: Path) -> list[Path]:
+    return [path for path in project.rglob("*") if path.is_file()]
+
+
+@pytest.fixture(params=MATRIX, ids=[answer_id(answers) for answers in MATRIX])
+def project(request: pytest.FixtureRequest, rendered: Callable[[dict], Path]) -> Path:
+    return rendered(request.param)
+
+
+def test_no_leftover_jinja(project: Path) -> None:
+    leftovers = [
+        f"{path.relative_to(project)}: {line.strip()}"
+        for path in project_files(project)
+        for line in path.read_text().splitlines()
+        if LEFTOVER_JINJA.search(line)
+    ]
+    assert leftovers == []
+
+
+def test_passes_ruff_check(project: Path) -> None:
+    run([PYTHON, "-m", "ruff", "check", "--no-cache", "."], cwd=project)
+
+
+def test_is_already_formatted(project: Path) -> None:
+    run([PYTHON, "-m", "ruff", "format", "--check", "--diff", "--no-cache", "."], cwd=project)
+
+
+def test_compiles(project: Path) -> None:
+    run([PYTHON, "-m", "compileall", "-q", "src", "tests"], cwd=project)
+
+
+def test_config_files_parse(project: Path) -> None:
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == package_name(project).replace("_", "-")
+    for name in (".copier-answers.yml", ".pre-commit-config.yaml", ".github/workflows/ci.yml"):
+        assert yaml.safe_load((project / name).read_text())
+
+
+def test_renders_only_the_chosen_options(project: Path) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    source = "\n".join(path.read_text() for path in (project / "src").rglob("*.py"))
+    unchosen_frameworks = {"xgboost": "import xgboost", "sklearn": "import skops"}
+    for framework, marker in unchosen_frameworks.items():
+        assert (marker in source) == (framework == answers["framework"]), framework
+    packaging_markers = {
+        "models_from_code": "set_model(",
+        "loader_module": "def _load_pyfunc(",
+        "artifacts": "def load_context(",
+        "wrapper": "PyfuncModel(model)",
+    }
+    present = {name for name, marker in packaging_markers.items() if marker in source}
+    expected = {answers["packaging"]}
+    if answers["packaging"] == "models_from_code":
+        expected.add("artifacts")  # models from code also reads artifacts in load_context
+    assert present == expected
+    for method in ("predict_proba", "predict_batch", "explain"):
+        assert (f"def {method}(" in source) == (method in answers["extra_methods"]), method
