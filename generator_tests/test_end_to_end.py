@@ -1,0 +1,136 @@
+"""A covering subset of answer sets, run for real: the generated project's own test
+suite, and its train CLI on default data and on a messy CSV."""
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from answer_sets import END_TO_END, answer_id
+from conftest import PYTHON, package_name, project_env, run
+
+pytestmark = pytest.mark.end_to_end
+
+TARGET = "target value"
+
+#: Loads a logged model in a fresh interpreter (each project has its own package
+#: name only per answer set, so loading in this process could mix them up) and
+#: prints its predictions for the rows in argv[2] as JSON.
+LOAD_AND_PREDICT = """
+import json, sys
+import mlflow, pandas as pd
+model = mlflow.pyfunc.load_model(sys.argv[1])
+rows = pd.read_json(sys.argv[2], orient="split")
+result = model.predict(rows)
+print(json.dumps({"columns": list(map(str, result.columns)), "rows": len(result),
+                  "nulls": int(result.isna().sum().sum())}))
+"""
+
+
+def messy_frame(task: str, rows: int = 400) -> pd.DataFrame:
+    """Strings, missing values and spaces in column names, for any task."""
+    rng = np.random.default_rng(7)
+    frame = pd.DataFrame(
+        {
+            "customer age": rng.integers(18, 80, rows).astype(float),
+            "plan type": rng.choice(["basic", "plus", "premium"], rows),
+            "monthly spend": rng.gamma(2.0, 30.0, rows),
+            "home region": rng.choice(["north", "south", "east", "west"], rows),
+            "support calls": rng.integers(0, 6, rows),
+        }
+    )
+    frame.loc[::7, "customer age"] = np.nan
+    frame.loc[::5, "plan type"] = None
+    signal = (
+        frame["monthly spend"] / 30
+        + frame["support calls"]
+        - 2.0 * (frame["plan type"] == "premium")
+    )
+    if task == "binary":
+        frame[TARGET] = np.where(signal > signal.median(), "churn", "stay")
+    elif task == "multiclass":
+        frame[TARGET] = pd.qcut(signal, 3, labels=["low", "mid", "high"]).astype(str)
+    else:
+        frame[TARGET] = signal * 10 + rng.normal(0, 1, rows)
+    return frame
+
+
+@pytest.fixture(params=END_TO_END, ids=[answer_id(answers) for answers in END_TO_END])
+def project(request: pytest.FixtureRequest, rendered: Callable[[dict], Path]) -> Path:
+    return rendered(request.param)
+
+
+def test_generated_project_tests_pass(project: Path) -> None:
+    result = run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=project_env(project),
+    )
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout
+
+
+def test_train_cli_on_a_csv_with_strings_missing_values_and_spaces(
+    project: Path, tmp_path: Path
+) -> None:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    frame = messy_frame(answers["task"])
+    data = tmp_path / "customer data.csv"
+    frame.to_csv(data, index=False)
+    env = project_env(project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    result = run(
+        [
+            PYTHON, "-m", f"{package_name(project)}.train",
+            "--data", str(data),
+            "--target", TARGET,
+            "--experiment", "messy csv",
+            "--registered-model-name", "messy-model",
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
+    uri = result.stdout.strip().splitlines()[-1]
+    assert uri.startswith("models:/m-")
+
+    unseen = frame.drop(columns=TARGET).head(6).copy()
+    unseen["plan type"] = ["enterprise", None, "basic", "plus", "trial", "premium"]
+    unseen["home region"] = ["moon", "north", None, "south", "east", "west"]
+    rows = tmp_path / "rows.json"
+    unseen.to_json(rows, orient="split", index=False)
+    if answers["packaging"] in ("models_from_code", "loader_module"):
+        env["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
+    predicted = run([PYTHON, "-c", LOAD_AND_PREDICT, uri, str(rows)], cwd=tmp_path, env=env)
+    summary = json.loads(predicted.stdout.strip().splitlines()[-1])
+    assert summary["rows"] == 6
+    assert summary["nulls"] == 0
+    champion = run(
+        [PYTHON, "-c", LOAD_AND_PREDICT, "models:/messy-model@champion", str(rows)],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert json.loads(champion.stdout.strip().splitlines()[-1]) == summary
+
+
+def test_newcomer_setup_pip_install_then_pytest(
+    rendered: Callable[[dict], Path], tmp_path: Path
+) -> None:
+    """`pip install -e '.[test]'` then `pytest`, in a fresh virtual environment.
+
+    The venv sees this interpreter's packages so nothing heavy is downloaded;
+    the project itself is installed for real (editable, with its test extra).
+    """
+    project = rendered({})
+    venv = tmp_path / "venv"
+    run([PYTHON, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    env = project_env(project)
+    del env["PYTHONPATH"]
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    run([str(python), "-m", "pip", "install", "-q", "-e", ".[test]"], cwd=project, env=env)
+    result = run([str(venv / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout
