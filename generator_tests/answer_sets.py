@@ -4,7 +4,7 @@ the covering subset that runs end to end."""
 import itertools
 from collections.abc import Iterator
 
-FRAMEWORKS = ("xgboost", "sklearn")
+FRAMEWORKS = ("xgboost", "sklearn", "lightgbm", "catboost")
 TASKS = ("binary", "multiclass", "regression")
 PACKAGINGS = ("models_from_code", "artifacts", "loader_module", "wrapper")
 EXTRA_METHODS = ("predict_proba", "predict_batch", "explain")
@@ -15,7 +15,7 @@ OUTPUTS_BY_TASK = {
     "regression": ("value",),
 }
 #: Frameworks with an exact attribution of their own (may offer `explain`).
-EXPLAINABLE = ("xgboost",)
+EXPLAINABLE = ("xgboost", "lightgbm", "catboost")
 
 
 def is_valid(answers: dict) -> bool:
@@ -148,5 +148,90 @@ END_TO_END = [
         "predict_output": "probabilities",
         "packaging": "artifacts",
         "extra_methods": ["predict_proba", "predict_batch"],
+    },
+    # LightGBM and CatBoost: every predict_output, packaging and extra method.
+    {
+        "framework": "lightgbm",
+        "task": "binary",
+        "predict_output": "label",
+        "packaging": "models_from_code",
+        "extra_methods": ["explain"],
+    },
+    {
+        "framework": "lightgbm",
+        "task": "binary",
+        "predict_output": "positive_probability",
+        "packaging": "artifacts",
+        "extra_methods": ["predict_proba", "predict_batch"],
+    },
+    {
+        "framework": "lightgbm",
+        "task": "binary",
+        "predict_output": "thresholded_label",
+        "packaging": "wrapper",
+        "extra_methods": [],
+    },
+    {
+        "framework": "lightgbm",
+        "task": "multiclass",
+        "predict_output": "top_k",
+        "packaging": "loader_module",
+        "extra_methods": ["explain", "predict_proba"],
+    },
+    {
+        "framework": "lightgbm",
+        "task": "multiclass",
+        "predict_output": "probabilities",
+        "packaging": "models_from_code",
+        "extra_methods": ["predict_batch"],
+    },
+    {
+        "framework": "lightgbm",
+        "task": "regression",
+        "predict_output": "value",
+        "packaging": "artifacts",
+        "extra_methods": ["explain", "predict_batch"],
+    },
+    {
+        "framework": "catboost",
+        "task": "binary",
+        "predict_output": "probabilities",
+        "packaging": "loader_module",
+        "extra_methods": ["explain", "predict_batch"],
+    },
+    {
+        "framework": "catboost",
+        "task": "binary",
+        "predict_output": "thresholded_label",
+        "packaging": "models_from_code",
+        "extra_methods": ["predict_proba"],
+    },
+    {
+        "framework": "catboost",
+        "task": "binary",
+        "predict_output": "positive_probability",
+        "packaging": "wrapper",
+        "extra_methods": ["explain"],
+    },
+    {
+        "framework": "catboost",
+        "task": "multiclass",
+        "predict_output": "label",
+        "packaging": "artifacts",
+        "extra_methods": ["predict_batch", "explain"],
+    },
+    {
+        "framework": "catboost",
+        "task": "multiclass",
+        "predict_output": "top_k",
+        "packaging": "wrapper",
+        "extra_methods": ["predict_proba"],
+    },
+    {
+        "framework": "catboost",
+        "task": "regression",
+        "predict_output": "value",
+        "packaging": "models_from_code",
+        "extra_methods": ["explain"],
     },
 ]

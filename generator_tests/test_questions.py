@@ -45,7 +45,7 @@ BAD_ANSWERS = [
     (
         {"framework": "sklearn", "extra_methods": ["explain"]},
         "extra method 'explain' needs an exact attribution, which framework 'sklearn' "
-        "does not have; it is allowed for: xgboost",
+        "does not have; it is allowed for: xgboost, lightgbm, catboost",
     ),
     (
         {"task": "regression", "extra_methods": ["predict_proba"]},

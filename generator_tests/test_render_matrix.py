@@ -55,7 +55,12 @@ def test_config_files_parse(project: Path) -> None:
 def test_renders_only_the_chosen_options(project: Path) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     source = "\n".join(path.read_text() for path in (project / "src").rglob("*.py"))
-    unchosen_frameworks = {"xgboost": "import xgboost", "sklearn": "import skops"}
+    unchosen_frameworks = {
+        "xgboost": "import xgboost",
+        "sklearn": "import skops",
+        "lightgbm": "import lightgbm",
+        "catboost": "import catboost",
+    }
     for framework, marker in unchosen_frameworks.items():
         assert (marker in source) == (framework == answers["framework"]), framework
     packaging_markers = {
