@@ -131,6 +131,8 @@ def test_newcomer_setup_pip_install_then_pytest(
     del env["PYTHONPATH"]
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
     run([str(python), "-m", "pip", "install", "-q", "-e", ".[test]"], cwd=project, env=env)
-    result = run([str(venv / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"], cwd=project, env=env)
+    result = run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env
+    )
     assert " passed" in result.stdout
     assert "skipped" not in result.stdout

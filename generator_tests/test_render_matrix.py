@@ -11,7 +11,9 @@ from answer_sets import answer_id, pairwise_answer_sets
 from conftest import PYTHON, package_name, run
 
 MATRIX = pairwise_answer_sets()
-LEFTOVER_JINJA = re.compile(r"\{\{|\}\}|\{%|%\}|\{#|#\}")
+#: `{{ name`, `{%`, `%}`, `{#`, `#}`: what unrendered Jinja looks like (JSON
+#: examples in READMEs may legitimately end in `}}`).
+LEFTOVER_JINJA = re.compile(r"\{\{-?\s*[\w(]|\{%|%\}|\{#|#\}")
 
 
 def project_files(project: Path) -> list[Path]:
