@@ -54,7 +54,13 @@ def _features(answers: dict) -> list[tuple[str, object]]:
     """The (question, value) items a pair is made of; each method is a flag."""
     items = [
         (name, answers[name])
-        for name in ("framework", "task", "predict_output", "packaging", "python_version")
+        for name in (
+            "framework",
+            "task",
+            "predict_output",
+            "packaging",
+            "python_version",
+        )
     ]
     items += [(method, method in answers["extra_methods"]) for method in EXTRA_METHODS]
     items.append(("registered", "registered_model_name" not in answers))

@@ -12,7 +12,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 #: What Copier reads: the questionnaire, the rendered folder and the macros.
-TEMPLATE_PARTS = ("copier.yml", "template", "includes")
+TEMPLATE_PARTS = ("copier.yml", "template", "includes", "migrations")
 
 
 @pytest.fixture(scope="session")
@@ -97,3 +97,71 @@ def run(
 
 
 PYTHON = sys.executable
+
+
+# --- The template in git, at several versions (for update tests) -------------
+
+LOADER_TEMPLATE = "template/src/{{package_name}}/{{ 'loader.py' if packaging == 'loader_module' else 'pyfunc_model.py' }}.jinja"
+OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
+#: The scripted template change of v0.3.0: a README section, a docstring in the
+#: training code, and a new file.
+README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
+OLD_DOCSTRING = '"""Metrics of `model` on held-out data."""'
+NEW_DOCSTRING = '"""Metrics of `model` on the held-out test split."""'
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` and return its output."""
+    return run(["git", *args], cwd=cwd).stdout
+
+
+def commit_all(cwd: Path, message: str) -> None:
+    """Stage and commit everything."""
+    git(cwd, "add", "-A")
+    git(cwd, "commit", "-q", "--no-verify", "-m", message)
+
+
+def init_repo(path: Path) -> None:
+    """Make `path` a git repository with a committer identity."""
+    git(path, "init", "-q", "-b", "main")
+    git(path, "config", "user.email", "tests@example.com")
+    git(path, "config", "user.name", "Template Tests")
+    git(path, "config", "commit.gpgsign", "false")
+
+
+@pytest.fixture(scope="session")
+def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This template in a fresh git repository tagged v0.1.0, v0.2.0 and v0.3.0.
+
+    v0.1.0 is this tree with the loader module under its old name (what the
+    0.2.0 migration upgrades from); v0.2.0 is this tree; v0.3.0 adds a scripted
+    template change (README_ADDITION, NEW_DOCSTRING and a new py.typed file).
+    """
+    repo = tmp_path_factory.mktemp("template-git")
+    for part in TEMPLATE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, repo / part)
+        else:
+            shutil.copy2(source, repo / part)
+    init_repo(repo)
+    # v0.1.0: the loader module was still called pyfunc_model.py.
+    (repo / LOADER_TEMPLATE).rename(repo / OLD_LOADER_TEMPLATE)
+    packaging = repo / "includes/packaging/loader_module.jinja"
+    current = packaging.read_text()
+    packaging.write_text(current.replace('.loader"', '.pyfunc_model"'))
+    commit_all(repo, "v0.1.0")
+    git(repo, "tag", "v0.1.0")
+    (repo / OLD_LOADER_TEMPLATE).rename(repo / LOADER_TEMPLATE)
+    packaging.write_text(current)
+    commit_all(repo, "v0.2.0")
+    git(repo, "tag", "v0.2.0")
+    readme = repo / "template/README.md.jinja"
+    readme.write_text(readme.read_text() + README_ADDITION)
+    train = repo / "template/src/{{package_name}}/train.py.jinja"
+    assert OLD_DOCSTRING in train.read_text()
+    train.write_text(train.read_text().replace(OLD_DOCSTRING, NEW_DOCSTRING))
+    (repo / "template/src/{{package_name}}/py.typed").write_text("")
+    commit_all(repo, "v0.3.0")
+    git(repo, "tag", "v0.3.0")
+    return repo

@@ -17,17 +17,19 @@ pytestmark = pytest.mark.end_to_end
 
 TARGET = "target value"
 
-#: Loads a logged model in a fresh interpreter (each project has its own package
-#: name only per answer set, so loading in this process could mix them up) and
-#: prints its predictions for the rows in argv[2] as JSON.
+#: Loads each model URI in argv[2:] in a fresh interpreter (every project names
+#: its package my_model, so loading them in this process would mix them up),
+#: predicts the rows in argv[1], and prints a JSON summary per URI.
 LOAD_AND_PREDICT = """
 import json, sys
 import mlflow, pandas as pd
-model = mlflow.pyfunc.load_model(sys.argv[1])
-rows = pd.read_json(sys.argv[2], orient="split")
-result = model.predict(rows)
-print(json.dumps({"columns": list(map(str, result.columns)), "rows": len(result),
-                  "nulls": int(result.isna().sum().sum())}))
+rows = pd.read_json(sys.argv[1], orient="split")
+summaries = []
+for uri in sys.argv[2:]:
+    result = mlflow.pyfunc.load_model(uri).predict(rows)
+    summaries.append({"columns": list(map(str, result.columns)), "rows": len(result),
+                      "nulls": int(result.isna().sum().sum())})
+print(json.dumps(summaries))
 """
 
 
@@ -59,6 +61,36 @@ def messy_frame(task: str, rows: int = 400) -> pd.DataFrame:
     return frame
 
 
+# First in the file: the slowest test, so xdist starts it early.
+def test_newcomer_setup_pip_install_then_pytest(
+    rendered: Callable[[dict], Path], tmp_path: Path
+) -> None:
+    """`pip install -e '.[test]'` then `pytest`, in a fresh virtual environment.
+
+    The venv sees this interpreter's packages so nothing heavy is downloaded;
+    the project itself is installed for real (editable, with its test extra).
+    """
+    project = rendered({})
+    venv = tmp_path / "venv"
+    run([PYTHON, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    env = project_env(project)
+    del env["PYTHONPATH"]
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    run(
+        [str(python), "-m", "pip", "install", "-q", "-e", ".[test]"],
+        cwd=project,
+        env=env,
+    )
+    result = run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
+        cwd=project,
+        env=env,
+    )
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout
+
+
 @pytest.fixture(params=END_TO_END, ids=[answer_id(answers) for answers in END_TO_END])
 def project(request: pytest.FixtureRequest, rendered: Callable[[dict], Path]) -> Path:
     return rendered(request.param)
@@ -81,14 +113,22 @@ def test_train_cli_on_a_csv_with_strings_missing_values_and_spaces(
     frame = messy_frame(answers["task"])
     data = tmp_path / "customer data.csv"
     frame.to_csv(data, index=False)
-    env = project_env(project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
+    env = project_env(
+        project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}"
+    )
     result = run(
         [
-            PYTHON, "-m", f"{package_name(project)}.train",
-            "--data", str(data),
-            "--target", TARGET,
-            "--experiment", "messy csv",
-            "--registered-model-name", "messy-model",
+            PYTHON,
+            "-m",
+            f"{package_name(project)}.train",
+            "--data",
+            str(data),
+            "--target",
+            TARGET,
+            "--experiment",
+            "messy csv",
+            "--registered-model-name",
+            "messy-model",
         ],
         cwd=tmp_path,
         env=env,
@@ -103,36 +143,19 @@ def test_train_cli_on_a_csv_with_strings_missing_values_and_spaces(
     unseen.to_json(rows, orient="split", index=False)
     if answers["packaging"] in ("models_from_code", "loader_module"):
         env["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
-    predicted = run([PYTHON, "-c", LOAD_AND_PREDICT, uri, str(rows)], cwd=tmp_path, env=env)
-    summary = json.loads(predicted.stdout.strip().splitlines()[-1])
-    assert summary["rows"] == 6
-    assert summary["nulls"] == 0
-    champion = run(
-        [PYTHON, "-c", LOAD_AND_PREDICT, "models:/messy-model@champion", str(rows)],
+    predicted = run(
+        [
+            PYTHON,
+            "-c",
+            LOAD_AND_PREDICT,
+            str(rows),
+            uri,
+            "models:/messy-model@champion",
+        ],
         cwd=tmp_path,
         env=env,
     )
-    assert json.loads(champion.stdout.strip().splitlines()[-1]) == summary
-
-
-def test_newcomer_setup_pip_install_then_pytest(
-    rendered: Callable[[dict], Path], tmp_path: Path
-) -> None:
-    """`pip install -e '.[test]'` then `pytest`, in a fresh virtual environment.
-
-    The venv sees this interpreter's packages so nothing heavy is downloaded;
-    the project itself is installed for real (editable, with its test extra).
-    """
-    project = rendered({})
-    venv = tmp_path / "venv"
-    run([PYTHON, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
-    python = venv / "bin" / "python"
-    env = project_env(project)
-    del env["PYTHONPATH"]
-    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
-    run([str(python), "-m", "pip", "install", "-q", "-e", ".[test]"], cwd=project, env=env)
-    result = run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=project, env=env
-    )
-    assert " passed" in result.stdout
-    assert "skipped" not in result.stdout
+    by_uri, by_alias = json.loads(predicted.stdout.strip().splitlines()[-1])
+    assert by_uri["rows"] == 6
+    assert by_uri["nulls"] == 0
+    assert by_alias == by_uri

@@ -9,16 +9,25 @@ from conftest import PYTHON, render
 
 BAD_ANSWERS = [
     ({"project_name": "   "}, "project_name must not be empty"),
-    ({"package_name": "My-Model"}, "package_name 'My-Model' is not allowed: use lowercase"),
+    (
+        {"package_name": "My-Model"},
+        "package_name 'My-Model' is not allowed: use lowercase",
+    ),
     ({"package_name": "2fast"}, "package_name '2fast' is not allowed"),
     ({"package_name": "class"}, "package_name 'class' is a Python keyword"),
     ({"package_name": "mlflow"}, "would shadow the dependency or folder 'mlflow'"),
     ({"package_name": "sklearn"}, "would shadow the dependency or folder 'sklearn'"),
     ({"package_name": "tests"}, "would shadow the dependency or folder 'tests'"),
     ({"package_name": "json"}, "would shadow the standard-library module 'json'"),
-    ({"author_email": "someone-at-example"}, "author_email 'someone-at-example' is not a valid email"),
+    (
+        {"author_email": "someone-at-example"},
+        "author_email 'someone-at-example' is not a valid email",
+    ),
     ({"python_version": "3.9"}, "Invalid choice for 'python_version': '3.9' is not in"),
-    ({"framework": "tensorflow"}, "Invalid choice for 'framework': 'tensorflow' is not in"),
+    (
+        {"framework": "tensorflow"},
+        "Invalid choice for 'framework': 'tensorflow' is not in",
+    ),
     ({"task": "ranking"}, "Invalid choice for 'task': 'ranking' is not in"),
     (
         {"task": "binary", "predict_output": "top_k"},
@@ -40,7 +49,10 @@ BAD_ANSWERS = [
         {"task": "multiclass", "predict_output": "positive_probability"},
         "predict_output 'positive_probability' needs task 'binary'",
     ),
-    ({"predict_output": "scores"}, "Invalid choice for 'predict_output': 'scores' is not in"),
+    (
+        {"predict_output": "scores"},
+        "Invalid choice for 'predict_output': 'scores' is not in",
+    ),
     ({"packaging": "onnx"}, "Invalid choice for 'packaging': 'onnx' is not in"),
     (
         {"framework": "sklearn", "extra_methods": ["explain"]},
@@ -51,7 +63,10 @@ BAD_ANSWERS = [
         {"task": "regression", "extra_methods": ["predict_proba"]},
         "extra method 'predict_proba' needs task 'binary' or 'multiclass'",
     ),
-    ({"extra_methods": ["transform"]}, "Invalid choice for 'extra_methods': 'transform' is not in"),
+    (
+        {"extra_methods": ["transform"]},
+        "Invalid choice for 'extra_methods': 'transform' is not in",
+    ),
     (
         {"registered_model_name": "team/model"},
         "registered_model_name 'team/model' is not allowed",
@@ -62,7 +77,10 @@ BAD_ANSWERS = [
 @pytest.mark.parametrize(
     ("answers", "message"),
     BAD_ANSWERS,
-    ids=[f"{next(iter(answers))}={list(answers.values())[-1]}" for answers, _ in BAD_ANSWERS],
+    ids=[
+        f"{next(iter(answers))}={list(answers.values())[-1]}"
+        for answers, _ in BAD_ANSWERS
+    ],
 )
 def test_bad_answers_are_refused(
     template_dir: Path, tmp_path: Path, answers: dict, message: str
@@ -98,7 +116,11 @@ def test_package_name_is_derived_from_project_name(
 
 @pytest.mark.parametrize(
     ("task", "predict_output"),
-    [("binary", "probabilities"), ("multiclass", "probabilities"), ("regression", "value")],
+    [
+        ("binary", "probabilities"),
+        ("multiclass", "probabilities"),
+        ("regression", "value"),
+    ],
 )
 def test_predict_output_default_fits_the_task(
     template_dir: Path, tmp_path: Path, task: str, predict_output: str
@@ -108,11 +130,24 @@ def test_predict_output_default_fits_the_task(
     assert answers["predict_output"] == predict_output
 
 
-def test_cli_refuses_a_bad_answer_without_writing(template_dir: Path, tmp_path: Path) -> None:
+def test_cli_refuses_a_bad_answer_without_writing(
+    template_dir: Path, tmp_path: Path
+) -> None:
     destination = tmp_path / "project"
     result = subprocess.run(
-        [PYTHON, "-m", "copier", "copy", "--defaults", "-d", "task=regression",
-         "-d", "predict_output=top_k", str(template_dir), str(destination)],
+        [
+            PYTHON,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "-d",
+            "task=regression",
+            "-d",
+            "predict_output=top_k",
+            str(template_dir),
+            str(destination),
+        ],
         capture_output=True,
         text=True,
     )
@@ -121,13 +156,26 @@ def test_cli_refuses_a_bad_answer_without_writing(template_dir: Path, tmp_path: 
     assert not destination.exists() or not any(destination.iterdir())
 
 
-def test_data_file_answers_are_validated_too(template_dir: Path, tmp_path: Path) -> None:
+def test_data_file_answers_are_validated_too(
+    template_dir: Path, tmp_path: Path
+) -> None:
     data_file = tmp_path / "team.yml"
-    data_file.write_text(yaml.safe_dump({"framework": "sklearn", "extra_methods": ["explain"]}))
+    data_file.write_text(
+        yaml.safe_dump({"framework": "sklearn", "extra_methods": ["explain"]})
+    )
     destination = tmp_path / "project"
     result = subprocess.run(
-        [PYTHON, "-m", "copier", "copy", "--defaults", "--data-file", str(data_file),
-         str(template_dir), str(destination)],
+        [
+            PYTHON,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            "--data-file",
+            str(data_file),
+            str(template_dir),
+            str(destination),
+        ],
         capture_output=True,
         text=True,
     )
@@ -138,7 +186,15 @@ def test_data_file_answers_are_validated_too(template_dir: Path, tmp_path: Path)
 
 def test_copy_needs_no_trust(template_dir: Path, tmp_path: Path) -> None:
     result = subprocess.run(
-        [PYTHON, "-m", "copier", "copy", "--defaults", str(template_dir), str(tmp_path / "p")],
+        [
+            PYTHON,
+            "-m",
+            "copier",
+            "copy",
+            "--defaults",
+            str(template_dir),
+            str(tmp_path / "p"),
+        ],
         capture_output=True,
         text=True,
     )

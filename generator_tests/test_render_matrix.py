@@ -1,11 +1,11 @@
 """Every pairwise answer set renders a clean, formatted, compilable project."""
 
 import re
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+import tomllib
 import yaml
 from answer_sets import answer_id, pairwise_answer_sets
 from conftest import PYTHON, package_name, run
@@ -40,7 +40,10 @@ def test_passes_ruff_check(project: Path) -> None:
 
 
 def test_is_already_formatted(project: Path) -> None:
-    run([PYTHON, "-m", "ruff", "format", "--check", "--diff", "--no-cache", "."], cwd=project)
+    run(
+        [PYTHON, "-m", "ruff", "format", "--check", "--diff", "--no-cache", "."],
+        cwd=project,
+    )
 
 
 def test_compiles(project: Path) -> None:
@@ -50,7 +53,11 @@ def test_compiles(project: Path) -> None:
 def test_config_files_parse(project: Path) -> None:
     pyproject = tomllib.loads((project / "pyproject.toml").read_text())
     assert pyproject["project"]["name"] == package_name(project).replace("_", "-")
-    for name in (".copier-answers.yml", ".pre-commit-config.yaml", ".github/workflows/ci.yml"):
+    for name in (
+        ".copier-answers.yml",
+        ".pre-commit-config.yaml",
+        ".github/workflows/ci.yml",
+    ):
         assert yaml.safe_load((project / name).read_text())
 
 
@@ -74,7 +81,15 @@ def test_renders_only_the_chosen_options(project: Path) -> None:
     present = {name for name, marker in packaging_markers.items() if marker in source}
     expected = {answers["packaging"]}
     if answers["packaging"] == "models_from_code":
-        expected.add("artifacts")  # models from code also reads artifacts in load_context
+        expected.add(
+            "artifacts"
+        )  # models from code also reads artifacts in load_context
     assert present == expected
+    package = project / "src" / package_name(project)
+    loader = answers["packaging"] == "loader_module"
+    assert (package / "loader.py").is_file() == loader
+    assert (package / "pyfunc_model.py").is_file() == (not loader)
     for method in ("predict_proba", "predict_batch", "explain"):
-        assert (f"def {method}(" in source) == (method in answers["extra_methods"]), method
+        assert (f"def {method}(" in source) == (method in answers["extra_methods"]), (
+            method
+        )

@@ -46,16 +46,26 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("server")
     port = free_port()
     log = root / "server.log"
-    env = {key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")}
+    env = {
+        key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")
+    }
     with log.open("w") as output:
         process = subprocess.Popen(
             [
-                PYTHON, "-m", "mlflow", "server",
-                "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                "--artifacts-destination", str(root / "artifacts"),
-                "--host", "127.0.0.1",
-                "--port", str(port),
-                "--workers", "1",
+                PYTHON,
+                "-m",
+                "mlflow",
+                "server",
+                "--backend-store-uri",
+                f"sqlite:///{root / 'mlflow.db'}",
+                "--artifacts-destination",
+                str(root / "artifacts"),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
             ],
             cwd=root,
             env=env,
@@ -140,8 +150,12 @@ def test_model_predicts_in_an_environment_rebuilt_from_its_spec(
     uv = shutil.which("uv", path=str(Path(PYTHON).parent)) or shutil.which("uv")
     assert uv, "uv is not installed: it is in this repository's test extra"
     project = rendered({"packaging": packaging})
-    env = project_env(project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}")
-    env["PATH"] = f"{Path(uv).parent}{os.pathsep}{Path(PYTHON).parent}{os.pathsep}{env['PATH']}"
+    env = project_env(
+        project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}"
+    )
+    env["PATH"] = (
+        f"{Path(uv).parent}{os.pathsep}{Path(PYTHON).parent}{os.pathsep}{env['PATH']}"
+    )
     result = run(
         [PYTHON, "-m", f"{package_name(project)}.train", "--registered-model-name", ""],
         cwd=tmp_path,
@@ -151,7 +165,12 @@ def test_model_predicts_in_an_environment_rebuilt_from_its_spec(
     # The rebuilt environment must not see this checkout's source: only the model's code.
     del env["PYTHONPATH"]
     output = tmp_path / "predictions.json"
-    run([PYTHON, "-c", PREDICT_IN_REBUILT_ENV, uri, str(output)], cwd=tmp_path, env=env, timeout=1200)
+    run(
+        [PYTHON, "-c", PREDICT_IN_REBUILT_ENV, uri, str(output)],
+        cwd=tmp_path,
+        env=env,
+        timeout=1200,
+    )
     predictions = json.loads(output.read_text())["predictions"]
     assert len(predictions) == 5
     assert set(predictions[0]) == {"0", "1"}

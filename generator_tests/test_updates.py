@@ -1,0 +1,224 @@
+"""`copier update`: owners' edits survive, conflicts are marked, re-answered
+questions re-render, migrations run, and an update to the same version is a no-op.
+
+The template is taken from git at several versions, made in a temporary clone:
+v0.1.0 (before the loader_module rename, as released), v0.2.0 (this tree) and
+v0.3.0 (this tree plus a scripted template change).
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import copier
+import pytest
+import yaml
+from conftest import (
+    NEW_DOCSTRING,
+    OLD_DOCSTRING,
+    PYTHON,
+    README_ADDITION,
+    commit_all,
+    git,
+    init_repo,
+    package_name,
+    project_env,
+    run,
+)
+
+
+@pytest.fixture
+def generate(template_repo: Path, tmp_path: Path) -> Callable[..., Path]:
+    """Generate a committed project from a template version."""
+
+    def make(version: str, **answers: object) -> Path:
+        project = tmp_path / "project"
+        copier.run_copy(
+            str(template_repo),
+            str(project),
+            data=answers,
+            vcs_ref=version,
+            defaults=True,
+            quiet=True,
+        )
+        init_repo(project)
+        commit_all(project, f"generated from {version}")
+        return project
+
+    return make
+
+
+def update(project: Path, version: str, trust: bool = False, **answers: object) -> None:
+    copier.run_update(
+        str(project),
+        data=answers,
+        vcs_ref=version,
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+        unsafe=trust,
+    )
+
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
+
+
+def conflict_markers(project: Path) -> list[str]:
+    return [
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file()
+        and ".git" not in path.parts
+        and "<<<<<<< before updating" in path.read_text(errors="ignore")
+    ]
+
+
+def edit_as_owner(project: Path) -> dict[str, str]:
+    """The owner's edits; returns the text each edited or new file must keep."""
+    package = project / "src" / package_name(project)
+    (package / "features.py").write_text(
+        '"""Feature helpers the team added."""\n\n\ndef ratio(a: float, b: float) -> float:\n'
+        '    """Return a / b."""\n    return a / b\n'
+    )
+    (project / "tests" / "test_features.py").write_text(
+        f"from {package.name}.features import ratio\n\n\n"
+        "def test_ratio() -> None:\n    assert ratio(6, 3) == 2\n"
+    )
+    readme = project / "README.md"
+    lines = readme.read_text().splitlines(keepends=True)
+    lines[2] = "Scores fraud risk for card payments; owned by the fraud team.\n"
+    readme.write_text("".join(lines))
+    train = package / "train.py"
+    train.write_text(
+        train.read_text().replace("TEST_SIZE = 0.2\n", "TEST_SIZE = 0.25\n")
+    )
+    commit_all(project, "owner edits")
+    return {
+        f"src/{package.name}/features.py": "def ratio(",
+        "tests/test_features.py": "def test_ratio()",
+        "README.md": "owned by the fraud team",
+        f"src/{package.name}/train.py": "TEST_SIZE = 0.25\n",
+    }
+
+
+def test_update_keeps_user_edits_and_brings_the_template_change(
+    generate: Callable[..., Path],
+) -> None:
+    project = generate("v0.2.0")
+    kept = edit_as_owner(project)
+    update(project, "v0.3.0")
+    for path, text in kept.items():
+        assert text in (project / path).read_text(), path
+    package = package_name(project)
+    assert README_ADDITION.strip() in (project / "README.md").read_text()
+    assert NEW_DOCSTRING in (project / f"src/{package}/train.py").read_text()
+    assert (project / f"src/{package}/py.typed").is_file()
+    assert answers_of(project)["_commit"] == "v0.3.0"
+    assert conflict_markers(project) == []
+    assert not list(project.rglob("*.rej"))
+    result = run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not serving"],
+        cwd=project,
+        env=project_env(project),
+    )
+    assert " passed" in result.stdout
+
+
+def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> None:
+    project = generate("v0.2.0")
+    kept = edit_as_owner(project)
+    train = project / "src" / package_name(project) / "train.py"
+    train.write_text(
+        train.read_text().replace(OLD_DOCSTRING, '"""Team metrics on held-out data."""')
+    )
+    commit_all(project, "owner rewrites a docstring the template also changes")
+    update(project, "v0.3.0")
+    assert conflict_markers(project) == [str(train.relative_to(project))]
+    text = train.read_text()
+    assert '"""Team metrics on held-out data."""' in text
+    assert NEW_DOCSTRING in text
+    for path, expected in kept.items():
+        assert expected in (project / path).read_text(), path
+    assert not list(project.rglob("*.rej"))
+
+
+def test_reanswering_predict_output_renders_the_new_choice(
+    generate: Callable[..., Path],
+) -> None:
+    project = generate("v0.3.0")
+    kept = edit_as_owner(project)
+    update(project, "v0.3.0", predict_output="label")
+    model = (project / "src" / package_name(project) / "model.py").read_text()
+    assert "Return the most likely class label" in model
+    assert "def _probabilities" not in model
+    assert answers_of(project)["predict_output"] == "label"
+    for path, expected in kept.items():
+        assert expected in (project / path).read_text(), path
+
+
+def test_changing_packaging_removes_files_only_the_old_choice_needed(
+    generate: Callable[..., Path],
+) -> None:
+    project = generate("v0.3.0")
+    kept = edit_as_owner(project)
+    package = project / "src" / package_name(project)
+    assert (package / "pyfunc_model.py").is_file()
+    update(project, "v0.3.0", packaging="loader_module")
+    assert not (package / "pyfunc_model.py").exists()
+    assert "def _load_pyfunc(" in (package / "loader.py").read_text()
+    assert (
+        f'loader_module="{package.name}.loader"'
+        in (package / "logged_model.py").read_text()
+    )
+    for path, expected in kept.items():
+        assert expected in (project / path).read_text(), path
+    assert conflict_markers(project) == []
+
+
+def test_updating_to_the_same_version_changes_nothing(
+    generate: Callable[..., Path],
+) -> None:
+    project = generate("v0.3.0")
+    edit_as_owner(project)
+    update(project, "v0.3.0")
+    assert git(project, "status", "--porcelain") == ""
+
+
+def test_migration_carries_an_edited_loader_across_the_rename(
+    generate: Callable[..., Path],
+) -> None:
+    project = generate("v0.1.0", packaging="loader_module")
+    package = project / "src" / package_name(project)
+    old = package / "pyfunc_model.py"
+    old.write_text(
+        old.read_text().replace(
+            '"""Load the model from the directory logged as `data_path`."""',
+            '"""Load the model from the directory logged as `data_path` (team edit)."""',
+        )
+    )
+    commit_all(project, "owner edits the loader")
+    with pytest.raises(copier.errors.UnsafeTemplateError, match="migrations"):
+        update(project, "v0.2.0")
+    update(project, "v0.2.0", trust=True)
+    assert not old.exists()
+    loader = (package / "loader.py").read_text()
+    assert "(team edit)" in loader
+    assert (
+        f'loader_module="{package.name}.loader"'
+        in (package / "logged_model.py").read_text()
+    )
+    assert conflict_markers(project) == []
+    result = run(
+        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not serving"],
+        cwd=project,
+        env=project_env(project),
+    )
+    assert " passed" in result.stdout
+
+
+def test_updates_that_cross_no_migration_need_no_trust(
+    generate: Callable[..., Path],
+) -> None:
+    project = generate("v0.2.0", packaging="loader_module")
+    update(project, "v0.3.0")
+    assert answers_of(project)["_commit"] == "v0.3.0"
