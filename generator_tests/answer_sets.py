@@ -86,6 +86,33 @@ def pairwise_answer_sets() -> list[dict]:
     return chosen
 
 
+#: Rendered with the matrix: answers at the limits of what the validators allow.
+EDGE_CASES = [
+    {
+        "project_name": "Card Payments Fraud Detection Service",
+        "package_name": "card_payments_fraud_detection_service_xx",  # 40 characters
+        "registered_model_name": "fraud.card-payments.detection-service-model-xxxxxx",  # 50
+        "description": "Scores card payments for fraud risk; " * 4,
+        "author_name": 'Ana "Ops" O\'Neil',
+        "author_email": "ana.oneil@example.com",
+        "framework": "catboost",
+        "task": "multiclass",
+        "predict_output": "top_k",
+        "packaging": "models_from_code",
+        "extra_methods": ["predict_proba", "predict_batch", "explain"],
+    },
+    {
+        "project_name": "Dynamic Pricing",
+        "framework": "lightgbm",
+        "task": "regression",
+        "packaging": "loader_module",
+        "extra_methods": ["predict_batch", "explain"],
+        "registered_model_prefix": "pricing.",
+        "python_version": "3.13",
+    },
+]
+
+
 def answer_id(answers: dict) -> str:
     """A readable test id."""
     methods = "+".join(answers.get("extra_methods", [])) or "none"

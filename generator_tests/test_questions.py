@@ -14,6 +14,15 @@ BAD_ANSWERS = [
         "package_name 'My-Model' is not allowed: use lowercase",
     ),
     ({"package_name": "2fast"}, "package_name '2fast' is not allowed"),
+    ({"package_name": "a" * 41}, "is too long: use at most 40 characters"),
+    (
+        {"registered_model_name": "m" * 51},
+        "registered_model_name '" + "m" * 51 + "' is too long: use at most 50",
+    ),
+    (
+        {"registered_model_prefix": "team/"},
+        "registered_model_prefix 'team/' is not allowed",
+    ),
     ({"package_name": "class"}, "package_name 'class' is a Python keyword"),
     ({"package_name": "mlflow"}, "would shadow the dependency or folder 'mlflow'"),
     ({"package_name": "sklearn"}, "would shadow the dependency or folder 'sklearn'"),
@@ -102,6 +111,7 @@ def test_bad_answers_are_refused(
         ("MLflow", "mlflow_model"),
         ("JSON", "json_model"),
         ("!!!", "model_package"),
+        ("The Extremely Long Name Of A Fraud Detection Model", "the_extremely_long_name_of_a_fraud"),
     ],
 )
 def test_package_name_is_derived_from_project_name(

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
-from answer_sets import answer_id, pairwise_answer_sets
+from answer_sets import EDGE_CASES, answer_id, pairwise_answer_sets
 from conftest import PYTHON, package_name, run
 
-MATRIX = pairwise_answer_sets()
+MATRIX = pairwise_answer_sets() + EDGE_CASES
 #: `{{ name`, `{%`, `%}`, `{#`, `#}`: what unrendered Jinja looks like (JSON
 #: examples in READMEs may legitimately end in `}}`).
 LEFTOVER_JINJA = re.compile(r"\{\{-?\s*[\w(]|\{%|%\}|\{#|#\}")
