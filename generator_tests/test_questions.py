@@ -111,7 +111,10 @@ def test_bad_answers_are_refused(
         ("MLflow", "mlflow_model"),
         ("JSON", "json_model"),
         ("!!!", "model_package"),
-        ("The Extremely Long Name Of A Fraud Detection Model", "the_extremely_long_name_of_a_fraud"),
+        (
+            "The Extremely Long Name Of A Fraud Detection Model",
+            "the_extremely_long_name_of_a_fraud",
+        ),
     ],
 )
 def test_package_name_is_derived_from_project_name(

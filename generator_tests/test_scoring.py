@@ -1,0 +1,159 @@
+"""Batch scoring at scale: a million-row Parquet file in bounded memory, and the
+Spark engine giving the same output as the local one."""
+
+import os
+import subprocess
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import PYTHON, package_name, project_env, run
+
+#: Peak RSS allowed for scoring 1,000,000 rows above scoring 100,000 rows with the
+#: same batch size: streaming means the input size must not show up in memory.
+#: Measured here: about 420 MB for both (MLflow, pandas and XGBoost loaded).
+MEMORY_GROWTH_LIMIT_MB = 150
+MEMORY_LIMIT_MB = 1_000
+BATCH_SIZE = 50_000
+
+#: Checks 2,000 sampled output rows against the in-memory model.
+CHECK_SAMPLE = """
+import sys
+import numpy as np, pandas as pd
+from {package}.train import fit_model, load_data, split
+
+scored = pd.read_parquet(sys.argv[1])
+source = pd.read_parquet(sys.argv[2])
+assert len(scored) == len(source), (len(scored), len(source))
+assert scored["row_id"].is_monotonic_increasing
+rows = np.random.default_rng(1).choice(len(source), 2_000, replace=False)
+train_x, _, train_y, _ = split(*load_data(None, "target"))
+expected = fit_model(train_x, train_y).predict(source.iloc[rows].drop(columns="row_id"))
+actual = scored.iloc[rows].drop(columns="row_id")
+np.testing.assert_allclose(actual.to_numpy(), expected.to_numpy(), rtol=1e-6)
+print("ok")
+"""
+
+
+def write_rows(path: Path, rows: int) -> None:
+    """Breast-cancer features resampled to `rows` rows, plus an id column."""
+    from sklearn.datasets import load_breast_cancer
+
+    features = load_breast_cancer(as_frame=True).frame.drop(columns="target")
+    picks = np.random.default_rng(0).integers(0, len(features), rows)
+    frame = features.iloc[picks].reset_index(drop=True)
+    frame.insert(0, "row_id", np.arange(rows))
+    frame.to_parquet(path, index=False, row_group_size=100_000)
+
+
+#: Runs the score CLI in this interpreter and reports its own peak RSS (KB) last.
+MEASURED_SCORE = """
+import resource, runpy, sys
+sys.argv = [sys.argv[1], *sys.argv[2:]]
+try:
+    runpy.run_module(sys.argv[0], run_name="__main__")
+finally:
+    print("peak_rss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def score(project: Path, env: dict[str, str], cwd: Path, *args: str) -> float:
+    """Run `python -m <package>.score ARGS`; return its peak resident memory in MB."""
+    module = f"{package_name(project)}.score"
+    result = run([PYTHON, "-c", MEASURED_SCORE, module, *args], cwd=cwd, env=env)
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("peak_rss_kb "), result.stdout
+    return int(last.split()[1]) / 1024
+
+
+@pytest.fixture(scope="module")
+def scoring_project(
+    rendered: Callable[[dict], Path], tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, dict[str, str], str]:
+    """A default project with a trained model: (project, env, model URI)."""
+    project = rendered({})
+    root = tmp_path_factory.mktemp("scoring")
+    env = project_env(project, MLFLOW_TRACKING_URI=f"sqlite:///{root / 'mlflow.db'}")
+    result = run(
+        [PYTHON, "-m", f"{package_name(project)}.train", "--registered-model-name", ""],
+        cwd=root,
+        env=env,
+    )
+    return project, env, result.stdout.strip().splitlines()[-1]
+
+
+def test_a_million_rows_score_in_bounded_memory(
+    scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    project, env, uri = scoring_project
+    small, large = tmp_path / "small.parquet", tmp_path / "large.parquet"
+    write_rows(small, 100_000)
+    write_rows(large, 1_000_000)
+    common = ["--model-uri", uri, "--batch-size", str(BATCH_SIZE), "--keep", "row_id"]
+    small_peak = score(
+        project,
+        env,
+        tmp_path,
+        *common,
+        "--input",
+        str(small),
+        "--output",
+        str(tmp_path / "small-out.parquet"),
+    )
+    large_peak = score(
+        project,
+        env,
+        tmp_path,
+        *common,
+        "--input",
+        str(large),
+        "--output",
+        str(tmp_path / "large-out.parquet"),
+    )
+    print(f"peak RSS: 100k rows {small_peak:.0f} MB, 1M rows {large_peak:.0f} MB")
+    assert large_peak < small_peak + MEMORY_GROWTH_LIMIT_MB, (small_peak, large_peak)
+    assert large_peak < MEMORY_LIMIT_MB, large_peak
+    check = run(
+        [
+            PYTHON,
+            "-c",
+            CHECK_SAMPLE.format(package=package_name(project)),
+            str(tmp_path / "large-out.parquet"),
+            str(large),
+        ],
+        cwd=tmp_path,
+        env=env,
+    )
+    assert check.stdout.strip().splitlines()[-1] == "ok"
+
+
+@pytest.mark.spark
+def test_spark_engine_matches_local(
+    scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    """Needs pyspark (this repository's test extra) and a Java runtime."""
+    project, env, uri = scoring_project
+    source = tmp_path / "rows.parquet"
+    write_rows(source, 100_000)
+    common = ["--model-uri", uri, "--input", str(source), "--keep", "row_id"]
+    score(project, env, tmp_path, *common, "--output", str(tmp_path / "local.parquet"))
+    score(
+        project,
+        env,
+        tmp_path,
+        *common,
+        "--output",
+        str(tmp_path / "spark.parquet"),
+        "--engine",
+        "spark",
+        "--spark-master",
+        "local[2]",
+    )
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    spark = pd.read_parquet(tmp_path / "spark.parquet").sort_values("row_id")
+    assert list(spark.columns) == list(local.columns)
+    pd.testing.assert_frame_equal(
+        spark.reset_index(drop=True), local, check_dtype=False
+    )
