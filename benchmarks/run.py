@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -33,7 +32,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-TEMPLATE_PARTS = ("copier.yml", "template", "includes", "migrations")
+sys.path.insert(0, str(REPO / "generator_tests"))
+from conftest import copy_template  # noqa: E402  (the tests' copy of the template)
+
 ROWS_LARGE = 100_000
 
 #: Runs inside the rendered project's environment: fits, logs both models,
@@ -128,19 +129,6 @@ print(time.perf_counter() - start)
 """
 
 
-def template_copy(root: Path) -> Path:
-    """A plain copy of this checkout's template (Copier renders git repos at tags)."""
-    target = root / "template-src"
-    target.mkdir()
-    for part in TEMPLATE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part)
-        else:
-            shutil.copy2(source, target / part)
-    return target
-
-
 def copier_seconds(template: Path, root: Path, repeats: int) -> float:
     import copier
 
@@ -212,7 +200,7 @@ def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        template = template_copy(root)
+        template = copy_template(root / "template-src")
         scaffold = copier_seconds(template, root, 3 if args.quick else 7)
         for framework in args.frameworks:
             project = root / framework

@@ -11,8 +11,28 @@ import copier
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
 #: What Copier reads: the questionnaire, the rendered folder and the macros.
 TEMPLATE_PARTS = ("copier.yml", "template", "includes", "migrations")
+
+
+def copy_template(target: Path) -> Path:
+    """Copy what Copier reads from this checkout into the directory `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for part in TEMPLATE_PARTS:
+        source = REPO / part
+        if source.is_dir():
+            shutil.copytree(source, target / part)
+        else:
+            shutil.copy2(source, target / part)
+    return target
+
+
+def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    """Run the `copier` command line; the caller checks the result."""
+    return subprocess.run(
+        [PYTHON, "-m", "copier", *args], cwd=cwd, capture_output=True, text=True
+    )
 
 
 @pytest.fixture(scope="session")
@@ -22,14 +42,7 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     Copier renders a git template from its latest tag; the tests check the
     working tree instead, so they copy it.
     """
-    target = tmp_path_factory.mktemp("template")
-    for part in TEMPLATE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part)
-        else:
-            shutil.copy2(source, target / part)
-    return target
+    return copy_template(tmp_path_factory.mktemp("template"))
 
 
 def render(template: Path, destination: Path, answers: dict) -> Path:
@@ -96,9 +109,6 @@ def run(
     return result
 
 
-PYTHON = sys.executable
-
-
 # --- The template in git, at several versions (for update tests) -------------
 
 LOADER_TEMPLATE = "template/src/{{package_name}}/{{ 'loader.py' if packaging == 'loader_module' else 'pyfunc_model.py' }}.jinja"
@@ -137,13 +147,7 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     0.2.0 migration upgrades from); v0.2.0 is this tree; v0.3.0 adds a scripted
     template change (README_ADDITION, NEW_DOCSTRING and a new py.typed file).
     """
-    repo = tmp_path_factory.mktemp("template-git")
-    for part in TEMPLATE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, repo / part)
-        else:
-            shutil.copy2(source, repo / part)
+    repo = copy_template(tmp_path_factory.mktemp("template-git"))
     init_repo(repo)
     # v0.1.0: the loader module was still called pyfunc_model.py.
     (repo / LOADER_TEMPLATE).rename(repo / OLD_LOADER_TEMPLATE)

@@ -1,11 +1,10 @@
 """The questionnaire: defaults, and every bad answer refused before anything is written."""
 
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import PYTHON, render
+from conftest import copier_cli, render
 
 BAD_ANSWERS = [
     ({"project_name": "   "}, "project_name must not be empty"),
@@ -147,22 +146,16 @@ def test_cli_refuses_a_bad_answer_without_writing(
     template_dir: Path, tmp_path: Path
 ) -> None:
     destination = tmp_path / "project"
-    result = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            "-d",
-            "task=regression",
-            "-d",
-            "predict_output=top_k",
-            str(template_dir),
-            str(destination),
-        ],
-        capture_output=True,
-        text=True,
+    result = copier_cli(
+        "copy",
+        "--defaults",
+        "-d",
+        "task=regression",
+        "-d",
+        "predict_output=top_k",
+        str(template_dir),
+        str(destination),
+        cwd=tmp_path,
     )
     assert result.returncode != 0
     assert "predict_output 'top_k' needs task 'multiclass'" in result.stderr
@@ -177,20 +170,14 @@ def test_data_file_answers_are_validated_too(
         yaml.safe_dump({"framework": "sklearn", "extra_methods": ["explain"]})
     )
     destination = tmp_path / "project"
-    result = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            "--data-file",
-            str(data_file),
-            str(template_dir),
-            str(destination),
-        ],
-        capture_output=True,
-        text=True,
+    result = copier_cli(
+        "copy",
+        "--defaults",
+        "--data-file",
+        str(data_file),
+        str(template_dir),
+        str(destination),
+        cwd=tmp_path,
     )
     assert result.returncode != 0
     assert "extra method 'explain' needs an exact attribution" in result.stderr
@@ -198,18 +185,12 @@ def test_data_file_answers_are_validated_too(
 
 
 def test_copy_needs_no_trust(template_dir: Path, tmp_path: Path) -> None:
-    result = subprocess.run(
-        [
-            PYTHON,
-            "-m",
-            "copier",
-            "copy",
-            "--defaults",
-            str(template_dir),
-            str(tmp_path / "p"),
-        ],
-        capture_output=True,
-        text=True,
+    result = copier_cli(
+        "copy",
+        "--defaults",
+        str(template_dir),
+        str(tmp_path / "p"),
+        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "p" / "src" / "my_model" / "train.py").is_file()

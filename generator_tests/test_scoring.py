@@ -1,8 +1,6 @@
 """Batch scoring at scale: a million-row Parquet file in bounded memory, and the
 Spark engine giving the same output as the local one."""
 
-import os
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 

@@ -6,15 +6,9 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import PYTHON, REPO, commit_all, init_repo, render, run
+from conftest import PYTHON, REPO, commit_all, copier_cli, init_repo, render, run
 
 PRESET = REPO / "presets" / "team-example.yml"
-
-
-def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [PYTHON, "-m", "copier", *args], cwd=cwd, capture_output=True, text=True
-    )
 
 
 def test_team_preset_sets_the_team_defaults(template_dir: Path, tmp_path: Path) -> None:
