@@ -3,7 +3,7 @@
 One command, one run, ratios against baselines measured in the same run:
 
     python benchmarks/run.py [--frameworks xgboost lightgbm sklearn]
-                             [--generator-suite] [--quick]
+                             [--generator-suite] [--quick] [--no-scoring]
 
 For each framework it renders a binary-classification project (`probabilities`,
 `models_from_code`), fits the estimator the project builds, and times on the same
@@ -15,7 +15,8 @@ fitted model and the same data:
 - generated: the project's pyfunc, logged by the project's own `log_model`.
 
 Also: cold load in a fresh interpreter, logged model size, `copier copy` time,
-the generated project's own test suite, and optionally the whole generator test
+the generated project's own test suite, the score CLI's rows per second with the
+local and Spark (local[2]) engines, and optionally the whole generator test
 suite.
 """
 
@@ -36,6 +37,20 @@ sys.path.insert(0, str(REPO / "generator_tests"))
 from conftest import copy_template  # noqa: E402  (the tests' copy of the template)
 
 ROWS_LARGE = 100_000
+ROWS_SCORING = 500_000
+
+#: Writes a Parquet file of resampled breast-cancer rows with an id column.
+WRITE_SCORING_INPUT = r"""
+import sys
+import numpy as np
+from sklearn.datasets import load_breast_cancer
+features = load_breast_cancer(as_frame=True).frame.drop(columns="target")
+rows = int(sys.argv[2])
+frame = features.iloc[np.random.default_rng(0).integers(0, len(features), rows)]
+frame = frame.reset_index(drop=True)
+frame.insert(0, "row_id", np.arange(rows))
+frame.to_parquet(sys.argv[1], index=False, row_group_size=100_000)
+"""
 
 #: Runs inside the rendered project's environment: fits, logs both models,
 #: times everything and prints one JSON line.
@@ -188,6 +203,11 @@ def main() -> None:
         "--quick", action="store_true", help="fewer repetitions (a smoke run)"
     )
     parser.add_argument(
+        "--no-scoring",
+        action="store_true",
+        help="skip the score CLI's rows/s (local and Spark engines)",
+    )
+    parser.add_argument(
         "--generator-suite",
         action="store_true",
         help="also time the whole generator test suite",
@@ -251,6 +271,54 @@ def main() -> None:
             )
             tests = time.perf_counter() - start
             rows.append((framework, measured, cold, tests))
+
+        scoring = {}
+        if not args.no_scoring and "xgboost" in args.frameworks:
+            project = root / "xgboost"
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+            env["PYTHONPATH"] = str(project / "src")
+            env["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'xgboost.db'}"
+            uri = [row for row in rows if row[0] == "xgboost"][0][1]["uris"][
+                "generated"
+            ]
+            source = root / "scoring.parquet"
+            run(
+                [
+                    sys.executable,
+                    "-c",
+                    WRITE_SCORING_INPUT,
+                    str(source),
+                    str(ROWS_SCORING),
+                ],
+                root,
+                env,
+            )
+            engines = {
+                "local": [],
+                "spark (local[2])": ["--engine", "spark", "--spark-master", "local[2]"],
+            }
+            for engine, extra in engines.items():
+                output = root / f"scored-{engine.split()[0]}.parquet"
+                start = time.perf_counter()
+                run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "my_model.score",
+                        "--model-uri",
+                        uri,
+                        "--input",
+                        str(source),
+                        "--output",
+                        str(output),
+                        "--keep",
+                        "row_id",
+                        *extra,
+                    ],
+                    root,
+                    env,
+                )
+                scoring[engine] = ROWS_SCORING / (time.perf_counter() - start)
 
         suite = None
         if args.generator_suite:
@@ -333,6 +401,19 @@ def main() -> None:
     table.append(
         ("all", "copier copy (s, median)", "", "", f"{scaffold:.2f}", "", "", "< 1")
     )
+    for engine, rate in scoring.items():
+        table.append(
+            (
+                "xgboost",
+                f"score CLI {engine} (rows/s)",
+                "",
+                "",
+                f"{rate:,.0f}",
+                "",
+                "",
+                f"{ROWS_SCORING:,} rows, whole command",
+            )
+        )
     if suite is not None:
         table.append(
             ("all", "generator_tests (s)", "", "", f"{suite:.0f}", "", "", "< 900")

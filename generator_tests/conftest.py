@@ -78,7 +78,7 @@ def rendered(
 
 def package_name(project: Path) -> str:
     """The package a rendered project holds under src/."""
-    (package,) = [path.name for path in (project / "src").iterdir() if path.is_dir()]
+    (package,) = [path.parent.name for path in (project / "src").glob("*/__init__.py")]
     return package
 
 

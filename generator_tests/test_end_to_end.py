@@ -3,6 +3,7 @@ suite, and its train CLI on default data and on a messy CSV."""
 
 import json
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -70,7 +71,8 @@ def test_newcomer_setup_pip_install_then_pytest(
     The venv sees this interpreter's packages so nothing heavy is downloaded;
     the project itself is installed for real (editable, with its test extra).
     """
-    project = rendered({})
+    # A copy: the install writes build metadata into the project.
+    project = Path(shutil.copytree(rendered({}), tmp_path / "project"))
     venv = tmp_path / "venv"
     run([PYTHON, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
     python = venv / "bin" / "python"
