@@ -35,6 +35,20 @@ def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
+def copy_cli(
+    template: Path, destination: Path, *options: str
+) -> subprocess.CompletedProcess:
+    """Run `copier copy --defaults OPTIONS TEMPLATE DESTINATION` on the command line."""
+    return copier_cli(
+        "copy",
+        "--defaults",
+        *options,
+        str(template),
+        str(destination),
+        cwd=destination.parent,
+    )
+
+
 @pytest.fixture(scope="session")
 def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A plain (non-git) copy of the template's working tree.
@@ -45,12 +59,15 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return copy_template(tmp_path_factory.mktemp("template"))
 
 
-def render(template: Path, destination: Path, answers: dict) -> Path:
+def render(
+    template: Path, destination: Path, answers: dict, vcs_ref: str | None = None
+) -> Path:
     """Run `copier copy` non-interactively with `answers` on top of the defaults."""
     copier.run_copy(
         str(template),
         str(destination),
         data=answers,
+        vcs_ref=vcs_ref,
         defaults=True,
         quiet=True,
         unsafe=False,
@@ -116,8 +133,8 @@ OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
 #: The scripted template change of v0.3.0: a README section, a docstring in the
 #: training code, and a new file.
 README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
-OLD_DOCSTRING = '"""Metrics of `model` on held-out data."""'
-NEW_DOCSTRING = '"""Metrics of `model` on the held-out test split."""'
+OLD_DOCSTRING = '"""Metrics of `model`\'s held-out class probabilities `scores`."""'
+NEW_DOCSTRING = '"""Metrics of `model`\'s class probabilities on the held-out test split."""'
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copier_cli, render
+from conftest import copy_cli, render
 
 BAD_ANSWERS = [
     ({"project_name": "   "}, "project_name must not be empty"),
@@ -146,16 +146,13 @@ def test_cli_refuses_a_bad_answer_without_writing(
     template_dir: Path, tmp_path: Path
 ) -> None:
     destination = tmp_path / "project"
-    result = copier_cli(
-        "copy",
-        "--defaults",
+    result = copy_cli(
+        template_dir,
+        destination,
         "-d",
         "task=regression",
         "-d",
         "predict_output=top_k",
-        str(template_dir),
-        str(destination),
-        cwd=tmp_path,
     )
     assert result.returncode != 0
     assert "predict_output 'top_k' needs task 'multiclass'" in result.stderr
@@ -170,14 +167,11 @@ def test_data_file_answers_are_validated_too(
         yaml.safe_dump({"framework": "sklearn", "extra_methods": ["explain"]})
     )
     destination = tmp_path / "project"
-    result = copier_cli(
-        "copy",
-        "--defaults",
+    result = copy_cli(
+        template_dir,
+        destination,
         "--data-file",
         str(data_file),
-        str(template_dir),
-        str(destination),
-        cwd=tmp_path,
     )
     assert result.returncode != 0
     assert "extra method 'explain' needs an exact attribution" in result.stderr
@@ -185,12 +179,9 @@ def test_data_file_answers_are_validated_too(
 
 
 def test_copy_needs_no_trust(template_dir: Path, tmp_path: Path) -> None:
-    result = copier_cli(
-        "copy",
-        "--defaults",
-        str(template_dir),
-        str(tmp_path / "p"),
-        cwd=tmp_path,
+    result = copy_cli(
+        template_dir,
+        tmp_path / "p",
     )
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "p" / "src" / "my_model" / "train.py").is_file()

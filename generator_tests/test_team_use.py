@@ -6,23 +6,29 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import PYTHON, REPO, commit_all, copier_cli, init_repo, render, run
+from conftest import (
+    PYTHON,
+    REPO,
+    commit_all,
+    copier_cli,
+    copy_cli,
+    init_repo,
+    render,
+    run,
+)
 
 PRESET = REPO / "presets" / "team-example.yml"
 
 
 def test_team_preset_sets_the_team_defaults(template_dir: Path, tmp_path: Path) -> None:
     preset = yaml.safe_load(PRESET.read_text())
-    result = copier_cli(
-        "copy",
-        "--defaults",
+    result = copy_cli(
+        template_dir,
+        tmp_path / "card-risk",
         "--data-file",
         str(PRESET),
         "-d",
         "project_name=Card Risk",
-        str(template_dir),
-        str(tmp_path / "card-risk"),
-        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     project = tmp_path / "card-risk"
@@ -44,16 +50,13 @@ def test_team_preset_sets_the_team_defaults(template_dir: Path, tmp_path: Path) 
 def test_command_line_answers_override_the_preset(
     template_dir: Path, tmp_path: Path
 ) -> None:
-    result = copier_cli(
-        "copy",
-        "--defaults",
+    result = copy_cli(
+        template_dir,
+        tmp_path / "p",
         "--data-file",
         str(PRESET),
         "-d",
         "framework=xgboost",
-        str(template_dir),
-        str(tmp_path / "p"),
-        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     answers = yaml.safe_load((tmp_path / "p" / ".copier-answers.yml").read_text())
@@ -123,14 +126,11 @@ def test_check_update_reports_a_newer_template(
     template_repo: Path, tmp_path: Path
 ) -> None:
     project = tmp_path / "p"
-    result = copier_cli(
-        "copy",
-        "--defaults",
+    result = copy_cli(
+        template_repo,
+        project,
         "--vcs-ref",
         "v0.2.0",
-        str(template_repo),
-        str(project),
-        cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
     init_repo(project)

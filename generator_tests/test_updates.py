@@ -22,6 +22,7 @@ from conftest import (
     init_repo,
     package_name,
     project_env,
+    render,
     run,
 )
 
@@ -31,15 +32,7 @@ def generate(template_repo: Path, tmp_path: Path) -> Callable[..., Path]:
     """Generate a committed project from a template version."""
 
     def make(version: str, **answers: object) -> Path:
-        project = tmp_path / "project"
-        copier.run_copy(
-            str(template_repo),
-            str(project),
-            data=answers,
-            vcs_ref=version,
-            defaults=True,
-            quiet=True,
-        )
+        project = render(template_repo, tmp_path / "project", answers, version)
         init_repo(project)
         commit_all(project, f"generated from {version}")
         return project
