@@ -1,6 +1,7 @@
 """Batch scoring at scale: a million-row Parquet file in bounded memory, and the
 Spark engine giving the same output as the local one."""
 
+import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import PYTHON, package_name, project_env, run
+from frames import TARGET, messy_frame
 
 #: Peak RSS allowed for scoring 1,000,000 rows above scoring 100,000 rows with the
 #: same batch size: streaming means the input size must not show up in memory.
@@ -155,3 +157,57 @@ def test_spark_engine_matches_local(
     pd.testing.assert_frame_equal(
         spark.reset_index(drop=True), local, check_dtype=False
     )
+
+
+@pytest.mark.spark
+def test_spark_engine_keeps_the_input_contract(
+    rendered: Callable[[dict], Path], tmp_path: Path
+) -> None:
+    """Gaps in a gapless integer column, integers in a float column and an
+    absent optional column score on Spark exactly as locally; an absent required
+    column is a one-line error naming it, exit status 2."""
+    project = rendered({})
+    env = project_env(
+        project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}"
+    )
+    data = tmp_path / "customers.csv"
+    frame = messy_frame("binary")
+    frame.to_csv(data, index=False)
+    trained = run(
+        [PYTHON, "-m", f"{package_name(project)}.train", "--data", str(data)]
+        + ["--target", TARGET, "--optional", "customer age"]
+        + ["--registered-model-name", ""],
+        cwd=tmp_path,
+        env=env,
+    )
+    uri = trained.stdout.strip().splitlines()[-1]
+    rows = frame.drop(columns=[TARGET, "customer age"]).head(300)
+    rows = rows.astype({"support calls": "Int64"})
+    rows.loc[::4, "support calls"] = pd.NA
+    rows["monthly spend"] = rows["monthly spend"].round().astype("int64")
+    rows.insert(0, "row_id", range(len(rows)))
+    source = tmp_path / "rows.parquet"
+    rows.to_parquet(source, index=False)
+    common = ["--model-uri", uri, "--input", str(source), "--keep", "row_id"]
+    score(project, env, tmp_path, *common, "--output", str(tmp_path / "local.parquet"))
+    spark_args = ["--engine", "spark", "--spark-master", "local[2]"]
+    output = tmp_path / "spark.parquet"
+    score(project, env, tmp_path, *common, "--output", str(output), *spark_args)
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    spark = pd.read_parquet(output).sort_values("row_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(spark, local, check_dtype=False)
+
+    rows.drop(columns="plan type").to_parquet(source, index=False)
+    refused = subprocess.run(
+        [PYTHON, "-m", f"{package_name(project)}.score", *common]
+        + ["--output", str(tmp_path / "refused.parquet"), *spark_args],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 2, refused.stderr[-3000:]
+    last = refused.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "plan type" in last, refused.stderr[-3000:]
+    assert not (tmp_path / "refused.parquet").exists()

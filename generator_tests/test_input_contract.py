@@ -1,0 +1,50 @@
+"""The input contract holds across drawn training schemas (property-based), for
+every framework and every packaging."""
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from answer_sets import answer_id
+from conftest import PYTHON, package_name, project_env, run
+
+pytestmark = pytest.mark.end_to_end
+
+SCRIPT = Path(__file__).parent / "scripts" / "contract_properties.py"
+
+#: Each framework, each packaging and each task at least once.
+CONTRACT_SETS = [
+    {"framework": "xgboost", "task": "binary", "packaging": "models_from_code"},
+    {
+        "framework": "sklearn",
+        "task": "multiclass",
+        "predict_output": "label",
+        "packaging": "loader_module",
+    },
+    {"framework": "lightgbm", "task": "regression", "packaging": "wrapper"},
+    {
+        "framework": "catboost",
+        "task": "multiclass",
+        "predict_output": "top_k",
+        "packaging": "artifacts",
+    },
+]
+
+
+@pytest.mark.parametrize(
+    "answers", CONTRACT_SETS, ids=[answer_id(answers) for answers in CONTRACT_SETS]
+)
+def test_input_contract_holds_for_drawn_training_schemas(
+    rendered: Callable[[dict], Path], tmp_path: Path, answers: dict
+) -> None:
+    project = rendered(answers)
+    env = project_env(project)
+    env["PYTHONPATH"] = f"{project / 'src'}{os.pathsep}{project}"
+    result = run(
+        [PYTHON, str(SCRIPT), package_name(project), answers["task"]],
+        cwd=tmp_path,
+        env=env,
+        timeout=900,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "ok"
