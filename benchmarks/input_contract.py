@@ -1,0 +1,358 @@
+"""Measure the input contract's mechanisms on every path, and what wide inputs cost.
+
+    python benchmarks/input_contract.py [--no-spark] [--calls N]
+
+Renders a default project (XGBoost, binary, models from code), trains it on a
+frame with a float column with gaps (`size cm`, declared optional), a gapless
+integer column (`item count`) and a string column (`colour name`), and logs it
+three times, each with another input signature:
+
+- inferred: what MLflow infers from the training frame (the template's 0.2);
+- typed: numbers `double`, strings `string`, optional as declared;
+- any: columns of type `any`, optional as declared; the model checks values
+  (the template's choice).
+
+It sends every input variant through each path (in-process `pyfunc.predict`;
+REST, by the scoring server's own JSON parsing in `validate_serving_input`;
+Spark, through `spark_udf`) and prints what happens, against the answer for
+the same rows as canonical floats. Then it times one-row predictions of 30- and
+500-column models, and of 10,000 rows, with each signature.
+"""
+
+import argparse
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+#: Rows of the large frame timed per signature.
+BIG_ROWS = 10_000
+sys.path.insert(0, str(REPO / "generator_tests"))
+
+
+def render(root: Path) -> Path:
+    """Render a default project from this checkout's working tree."""
+    import copier
+    from conftest import copy_template
+
+    template = copy_template(root / "template")
+    project = root / "project"
+    copier.run_copy(str(template), str(project), defaults=True, quiet=True)
+    return project
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--no-spark", action="store_true", help="skip the Spark path")
+    parser.add_argument("--calls", type=int, default=300, help="one-row calls timed")
+    parser.add_argument("--inside", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.inside is None:
+        with tempfile.TemporaryDirectory() as directory:
+            root = Path(directory)
+            project = render(root)
+            env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+            env["PYTHONPATH"] = str(project / "src")
+            env["MLFLOW_TRACKING_URI"] = f"sqlite:///{root / 'mlflow.db'}"
+            command = [sys.executable, __file__, "--inside", str(project)]
+            command += ["--calls", str(args.calls)] + ["--no-spark"] * args.no_spark
+            subprocess.run(command, cwd=root, env=env, check=True)
+        return
+    measure(args.no_spark, args.calls)
+
+
+# --- Inside the rendered project's environment --------------------------------
+
+
+def training_frame(rows: int = 400):
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(
+        {
+            "size cm": rng.normal(10.0, 3.0, rows),
+            "colour name": rng.choice(["red", "green", "blue"], rows).astype(object),
+            "item count": rng.integers(0, 5, rows),
+        }
+    )
+    frame.loc[::9, "size cm"] = np.nan
+    signal = frame["size cm"].fillna(10.0) + 3.0 * (frame["colour name"] == "red")
+    signal += frame["item count"]
+    target = pd.Series(np.where(signal > signal.median(), "yes", "no"))
+    return frame, target
+
+
+def variants(canonical):
+    """(name, frame or None when refused is right, column a refusal must name)."""
+    import numpy as np
+    import pandas as pd
+
+    whole = canonical.assign(**{"size cm": canonical["size cm"].fillna(8.0).round()})
+    gap = canonical.astype({"item count": object})
+    gap.loc[0, "item count"] = None
+    nullable = canonical.astype({"item count": "Int64"})
+    nullable.loc[0, "item count"] = pd.NA
+    text = canonical.astype({"item count": object})
+    text.loc[1, "item count"] = "n/a"
+    unseen = canonical.copy()
+    unseen.loc[0, "colour name"] = "purple"
+    return [
+        ("canonical floats", canonical, canonical, None),
+        ("ints in a float column", whole.astype({"size cm": "int64"}), whole, None),
+        (
+            "floats in an int column",
+            canonical.astype({"item count": "float64"}),
+            canonical,
+            None,
+        ),
+        (
+            "gap in a gapless int column",
+            gap,
+            canonical.assign(**{"item count": gap["item count"].astype(float)}),
+            None,
+        ),
+        (
+            "nullable Int64 with NA",
+            nullable,
+            canonical.assign(**{"item count": nullable["item count"].astype(float)}),
+            None,
+        ),
+        (
+            "absent declared-optional column",
+            canonical.drop(columns="size cm"),
+            canonical.assign(**{"size cm": np.nan}),
+            None,
+        ),
+        (
+            "absent required column",
+            canonical.drop(columns="item count"),
+            None,
+            "item count",
+        ),
+        ("text in a numeric column", text, None, "item count"),
+        (
+            "unseen category",
+            unseen,
+            unseen.assign(**{"colour name": [None, *unseen["colour name"][1:]]}),
+            None,
+        ),
+        (
+            "reordered + extra column",
+            canonical[canonical.columns[::-1]].assign(id=1),
+            canonical,
+            None,
+        ),
+    ]
+
+
+def outcome(predict, frame, expected, refused_for):
+    """One cell of the matrix."""
+    import numpy as np
+    from mlflow.exceptions import MlflowException
+
+    try:
+        result = predict(frame)
+    except MlflowException as error:
+        message = error.message
+        if refused_for is None:
+            return "refused (wrong)"
+        return f"refused, names column{'' if refused_for in message else ' NOT'}"
+    except Exception as error:  # Spark wraps the model's refusal in its own error
+        refusal = re.search(r"MlflowException: (.+)", str(error), re.DOTALL)
+        if refusal is None:
+            return f"crash: {type(error).__name__}"
+        if refused_for is None:
+            return "refused (wrong)"
+        named = refused_for in refusal.group(1)
+        return f"refused, names column{'' if named else ' NOT'}"
+    if refused_for is not None:
+        return "ACCEPTED (silent)"
+    same = list(map(str, result.columns)) == list(map(str, expected.columns))
+    same = same and np.array_equal(
+        result.to_numpy(dtype=float), expected.to_numpy(dtype=float), equal_nan=True
+    )
+    return "ok" if same else "ok, answers DIFFER"
+
+
+def rest_predict(uri):
+    from mlflow.models import validate_serving_input
+
+    def predict(frame):
+        import pandas as pd
+
+        split = json.loads(frame.to_json(orient="split", index=False))
+        payload = json.dumps({"dataframe_split": split})
+        return pd.DataFrame(validate_serving_input(uri, payload))
+
+    return predict
+
+
+def spark_predict(spark, uri, result_type):
+    import mlflow
+    from pyspark.sql import functions
+
+    udf = mlflow.pyfunc.spark_udf(
+        spark, uri, result_type=result_type, env_manager="local"
+    )
+
+    def predict(frame):
+        import pandas as pd
+
+        frame = frame.astype(object).where(frame.notna(), None)
+        for name in frame.columns:  # a Spark column holds one type: text wins
+            kinds = {type(value) for value in frame[name] if value is not None}
+            if str in kinds and len(kinds) > 1:
+                frame[name] = [None if v is None else str(v) for v in frame[name]]
+        data = spark.createDataFrame(frame)
+        columns = [functions.col(f"`{name}`") for name in data.columns]
+        result = data.select(udf(functions.struct(*columns)).alias("p")).select("p.*")
+        return pd.DataFrame(result.toPandas())
+
+    return predict
+
+
+def log_three(model, frame):
+    """Log `model` with the inferred, typed and `any` signatures."""
+    import mlflow
+    from mlflow.models import ModelSignature, infer_signature
+    from mlflow.types.schema import ColSpec, Schema
+    from my_model.logged_model import log_model
+    from my_model.train import model_signature
+
+    sample = model.preprocessor.canonical(frame)
+    chosen = model_signature(model, sample.head(100))
+    inferred_inputs = infer_signature(frame).inputs
+    typed_inputs = Schema(
+        [
+            ColSpec(
+                "string" if name in model.preprocessor.categories else "double",
+                name,
+                required=name not in model.preprocessor.optional,
+            )
+            for name in model.preprocessor.features
+        ]
+    )
+    uris = {}
+    with mlflow.start_run():
+        for name, inputs, example in (
+            ("inferred", inferred_inputs, frame.head(3)),
+            ("typed", typed_inputs, sample.head(3)),
+            ("any", chosen.inputs, sample.head(3)),
+            ("none", None, sample.head(3)),
+        ):
+            signature = ModelSignature(inputs, chosen.outputs, chosen.params)
+            info = log_model(model, signature, example, None)
+            uris[name] = info.model_uri
+    return uris
+
+
+def median_ms(fn, frame, calls, warmup=20):
+    for _ in range(warmup):
+        fn(frame)
+    times = []
+    for _ in range(calls):
+        start = time.perf_counter()
+        fn(frame)
+        times.append(time.perf_counter() - start)
+    return 1e3 * statistics.median(times)
+
+
+def wide_latency(columns, calls):
+    """One-row ms: in-memory model, pyfunc with `any`, pyfunc with `double`."""
+    import mlflow
+    import numpy as np
+    import pandas as pd
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+    from my_model.logged_model import log_model
+    from my_model.train import fit_model, model_signature
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(
+        rng.normal(size=(1000, columns)), columns=[f"f{i}" for i in range(columns)]
+    )
+    target = pd.Series(np.where(frame.iloc[:, :5].sum(axis=1) > 0, "yes", "no"))
+    model = fit_model(frame, target)
+    chosen = model_signature(model, frame.head(100))
+    typed = Schema([ColSpec("double", name) for name in frame.columns])
+    with mlflow.start_run():
+        any_uri = log_model(model, chosen, frame.head(2), None).model_uri
+        typed_signature = ModelSignature(typed, chosen.outputs, chosen.params)
+        typed_uri = log_model(model, typed_signature, frame.head(2), None).model_uri
+        bare_signature = ModelSignature(None, chosen.outputs, chosen.params)
+        bare_uri = log_model(model, bare_signature, frame.head(2), None).model_uri
+    one = frame.head(1)
+    big = frame.sample(BIG_ROWS, replace=True, random_state=0).reset_index(drop=True)
+    any_model = mlflow.pyfunc.load_model(any_uri)
+    typed_model = mlflow.pyfunc.load_model(typed_uri)
+    bare_model = mlflow.pyfunc.load_model(bare_uri)
+    return {
+        "in-memory": median_ms(model.predict, one, calls),
+        "pyfunc, any": median_ms(any_model.predict, one, calls),
+        "pyfunc, double": median_ms(typed_model.predict, one, calls),
+        "pyfunc, none": median_ms(bare_model.predict, one, calls),
+        "big in-memory": median_ms(model.predict, big, 3, warmup=1),
+        "big pyfunc, any": median_ms(any_model.predict, big, 3, warmup=1),
+        "big pyfunc, double": median_ms(typed_model.predict, big, 3, warmup=1),
+        "big pyfunc, none": median_ms(bare_model.predict, big, 3, warmup=1),
+    }
+
+
+def measure(no_spark: bool, calls: int) -> None:
+    import mlflow
+    from my_model.train import fit_model
+
+    mlflow.set_experiment("input-contract")
+    frame, target = training_frame()
+    model = fit_model(frame, target, optional=["size cm"])
+    uris = log_three(model, frame)
+    canonical = model.preprocessor.canonical(frame.head(8))
+    paths = {}
+    for name, uri in uris.items():
+        loaded = mlflow.pyfunc.load_model(uri)
+        paths[("in-process", name)] = loaded.predict
+        paths[("REST", name)] = rest_predict(uri)
+    if not no_spark:
+        from pyspark.sql import SparkSession, types
+
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        spark = SparkSession.builder.master("local[1]").getOrCreate()
+        spark.sparkContext.setLogLevel("ERROR")
+        result_type = types.StructType(
+            [types.StructField(label, types.DoubleType()) for label in ("no", "yes")]
+        )
+        for name, uri in uris.items():
+            paths[("Spark", name)] = spark_predict(spark, uri, result_type)
+    print("\n| input variant | path | inferred (0.2) | typed | any | no input schema |")
+    print("|---|---|---|---|---|---|")
+    for variant, sent, expected, refused_for in variants(canonical):
+        want = None if expected is None else model.predict(expected)
+        for path in ("in-process", "REST", "Spark"):
+            if (path, "any") not in paths:
+                continue
+            cells = [
+                outcome(paths[(path, name)], sent, want, refused_for) for name in uris
+            ]
+            print(f"| {variant} | {path} | {' | '.join(cells)} |")
+    print(
+        "\n| columns | in-memory | pyfunc, any | pyfunc, double | pyfunc, none | 10,000 rows: in-memory | pyfunc, any | pyfunc, double | pyfunc, none |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for columns in (30, 500):
+        timing = wide_latency(columns, calls)
+        print(
+            f"| {columns} | "
+            + " | ".join(f"{value:.2f} ms" for value in timing.values())
+            + " |"
+        )
+
+
+if __name__ == "__main__":
+    main()
