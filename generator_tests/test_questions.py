@@ -27,6 +27,8 @@ BAD_ANSWERS = [
     ({"package_name": "sklearn"}, "would shadow the dependency or folder 'sklearn'"),
     ({"package_name": "tests"}, "would shadow the dependency or folder 'tests'"),
     ({"package_name": "json"}, "would shadow the standard-library module 'json'"),
+    ({"package_name": "model"}, "package_name 'model' is too generic"),
+    ({"package_name": "tqdm"}, "would shadow the dependency or folder 'tqdm'"),
     (
         {"author_email": "someone-at-example"},
         "author_email 'someone-at-example' is not a valid email",
@@ -109,6 +111,8 @@ def test_bad_answers_are_refused(
         ("42 Answers", "answers"),
         ("MLflow", "mlflow_model"),
         ("JSON", "json_model"),
+        ("Models", "models_model"),
+        ("Match", "match_model"),
         ("!!!", "model_package"),
         (
             "The Extremely Long Name Of A Fraud Detection Model",
