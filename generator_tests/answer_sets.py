@@ -1,30 +1,77 @@
 """Answer sets the template is checked with: what is valid, a pairwise matrix, and
 the covering subset that runs end to end."""
 
+import functools
 import itertools
 from collections.abc import Iterator
+from pathlib import Path
 
-FRAMEWORKS = ("xgboost", "sklearn", "lightgbm", "catboost")
-TASKS = ("binary", "multiclass", "regression")
-PACKAGINGS = ("models_from_code", "artifacts", "loader_module", "wrapper")
-EXTRA_METHODS = ("predict_proba", "predict_batch", "explain")
-PYTHON_VERSIONS = ("3.10", "3.11", "3.12", "3.13")
+import jinja2
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+#: The questionnaire, read rather than restated: choices and their validators.
+QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text())
+_JINJA = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO)))
+
+
+def choices(question: str) -> list[str]:
+    """The values a choice question allows, in copier.yml's order."""
+    listed = QUESTIONS[question]["choices"]
+    if isinstance(listed, list):
+        return listed
+    return [
+        value["value"] if isinstance(value, dict) else value
+        for value in listed.values()
+    ]
+
+
+def refusal(question: str, value: str, answers: dict) -> str:
+    """What copier.yml's validator for one choice says about `answers` ("" = fine)."""
+    listed = QUESTIONS[question]["choices"]
+    for choice in listed.values():
+        if isinstance(choice, dict) and choice["value"] == value:
+            return _validator(choice.get("validator", "")).render(answers).strip()
+    return ""
+
+
+@functools.cache
+def _validator(source: str) -> jinja2.Template:
+    """A validator compiled once (the matrix asks each thousands of times)."""
+    return _JINJA.from_string(source)
+
+
+@functools.cache
+def declared(kind: str, name: str, variable: str) -> object:
+    """What `includes/<kind>/<name>.jinja` declares as `variable`."""
+    return getattr(
+        _JINJA.get_template(f"includes/{kind}/{name}.jinja").module, variable
+    )
+
+
+FRAMEWORKS = tuple(choices("framework"))
+TASKS = tuple(choices("task"))
+PACKAGINGS = tuple(choices("packaging"))
+EXTRA_METHODS = tuple(choices("extra_methods"))
+PYTHON_VERSIONS = tuple(choices("python_version"))
 OUTPUTS_BY_TASK = {
-    "binary": ("label", "probabilities", "positive_probability", "thresholded_label"),
-    "multiclass": ("label", "probabilities", "top_k"),
-    "regression": ("value",),
+    task: tuple(
+        output
+        for output in choices("predict_output")
+        if not refusal("predict_output", output, {"task": task})
+    )
+    for task in TASKS
 }
-#: Frameworks with an exact attribution of their own (may offer `explain`).
-EXPLAINABLE = ("xgboost", "lightgbm", "catboost")
 
 
 def is_valid(answers: dict) -> bool:
-    """Whether copier.yml's validators accept this combination."""
-    extra = answers.get("extra_methods", [])
-    return (
-        answers["predict_output"] in OUTPUTS_BY_TASK[answers["task"]]
-        and not ("predict_proba" in extra and answers["task"] == "regression")
-        and not ("explain" in extra and answers["framework"] not in EXPLAINABLE)
+    """Whether copier.yml's choice validators accept this combination."""
+    context = {"framework": "xgboost", "task": "binary", **answers}
+    return not refusal(
+        "predict_output", answers["predict_output"], context
+    ) and not any(
+        refusal("extra_methods", method, context)
+        for method in answers.get("extra_methods", [])
     )
 
 

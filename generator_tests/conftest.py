@@ -134,7 +134,9 @@ OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
 #: training code, and a new file.
 README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
 OLD_DOCSTRING = '"""Metrics of `model`\'s held-out class probabilities `scores`."""'
-NEW_DOCSTRING = '"""Metrics of `model`\'s class probabilities on the held-out test split."""'
+NEW_DOCSTRING = (
+    '"""Metrics of `model`\'s class probabilities on the held-out test split."""'
+)
 
 
 def git(cwd: Path, *args: str) -> str:

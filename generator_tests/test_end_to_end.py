@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answer_sets import END_TO_END, answer_id
+from answer_sets import END_TO_END, answer_id, declared
 from conftest import PYTHON, package_name, project_env, run
 from frames import TARGET, messy_frame
 
@@ -128,7 +128,7 @@ def test_train_cli_on_a_csv_with_strings_missing_values_and_spaces(
     unseen["home region"] = ["moon", "north", None, "south", "east", "west"]
     rows = tmp_path / "rows.json"
     unseen.to_json(rows, orient="split", index=False)
-    if answers["packaging"] in ("models_from_code", "loader_module"):
+    if declared("packaging", answers["packaging"], "pickle_free"):
         env["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
     predicted = run(
         [

@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 import tomllib
 import yaml
-from answer_sets import EDGE_CASES, answer_id, pairwise_answer_sets
+from answer_sets import (
+    EDGE_CASES,
+    FRAMEWORKS,
+    answer_id,
+    declared,
+    pairwise_answer_sets,
+)
 from conftest import PYTHON, package_name, run
 
 MATRIX = pairwise_answer_sets() + EDGE_CASES
@@ -64,13 +70,8 @@ def test_config_files_parse(project: Path) -> None:
 def test_renders_only_the_chosen_options(project: Path) -> None:
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     source = "\n".join(path.read_text() for path in (project / "src").rglob("*.py"))
-    unchosen_frameworks = {
-        "xgboost": "import xgboost",
-        "sklearn": "import skops",
-        "lightgbm": "import lightgbm",
-        "catboost": "import catboost",
-    }
-    for framework, marker in unchosen_frameworks.items():
+    for framework in FRAMEWORKS:
+        marker = f"import {declared('frameworks', framework, 'own_import')}"
         assert (marker in source) == (framework == answers["framework"]), framework
     packaging_markers = {
         "models_from_code": "set_model(",
