@@ -18,6 +18,8 @@ _JINJA = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO)))
 def choices(question: str) -> list[str]:
     """The values a choice question allows, in copier.yml's order."""
     listed = QUESTIONS[question]["choices"]
+    if isinstance(listed, str):  # rendered by Copier from the includes
+        listed = yaml.safe_load(_JINJA.from_string(listed).render())
     if isinstance(listed, list):
         return listed
     return [

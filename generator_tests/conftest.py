@@ -128,14 +128,16 @@ def run(
 
 # --- The template in git, at several versions (for update tests) -------------
 
-LOADER_TEMPLATE = "template/src/{{package_name}}/{{ 'loader.py' if packaging == 'loader_module' else 'pyfunc_model.py' }}.jinja"
+LOADER_TEMPLATE = "template/src/{{package_name}}/{{ pyfunc_file }}.jinja"
 OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
 #: The scripted template change of v0.3.0: a README section, a docstring in the
 #: training code, and a new file.
 README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
-OLD_DOCSTRING = '"""Metrics of `model`\'s held-out class probabilities `scores`."""'
+OLD_DOCSTRING = (
+    '"""Hold out a test split (train features, test features, train y, test y)."""'
+)
 NEW_DOCSTRING = (
-    '"""Metrics of `model`\'s class probabilities on the held-out test split."""'
+    '"""Hold out the test split: train and test features, then train and test y."""'
 )
 
 

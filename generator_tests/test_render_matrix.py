@@ -10,6 +10,7 @@ import yaml
 from answer_sets import (
     EDGE_CASES,
     FRAMEWORKS,
+    PACKAGINGS,
     answer_id,
     declared,
     pairwise_answer_sets,
@@ -75,7 +76,7 @@ def test_renders_only_the_chosen_options(project: Path) -> None:
         assert (marker in source) == (framework == answers["framework"]), framework
     packaging_markers = {
         "models_from_code": "set_model(",
-        "loader_module": "def _load_pyfunc(",
+        "loader_module": 'loader_module="',
         "artifacts": "def load_context(",
         "wrapper": "PyfuncModel(model)",
     }
@@ -87,9 +88,11 @@ def test_renders_only_the_chosen_options(project: Path) -> None:
         )  # models from code also reads artifacts in load_context
     assert present == expected
     package = project / "src" / package_name(project)
-    loader = answers["packaging"] == "loader_module"
-    assert (package / "loader.py").is_file() == loader
-    assert (package / "pyfunc_model.py").is_file() == (not loader)
+    chosen = declared("packaging", answers["packaging"], "pyfunc_file")
+    for pyfunc_file in {
+        declared("packaging", name, "pyfunc_file") for name in PACKAGINGS
+    }:
+        assert (package / pyfunc_file).is_file() == (pyfunc_file == chosen), pyfunc_file
     for method in ("predict_proba", "predict_batch", "explain"):
         assert (f"def {method}(" in source) == (method in answers["extra_methods"]), (
             method

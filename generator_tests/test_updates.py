@@ -122,13 +122,15 @@ def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> N
     kept = edit_as_owner(project)
     train = project / "src" / package_name(project) / "train.py"
     train.write_text(
-        train.read_text().replace(OLD_DOCSTRING, '"""Team metrics on held-out data."""')
+        train.read_text().replace(
+            OLD_DOCSTRING, '"""Team split of the held-out data."""'
+        )
     )
     commit_all(project, "owner rewrites a docstring the template also changes")
     update(project, "v0.3.0")
     assert conflict_markers(project) == [str(train.relative_to(project))]
     text = train.read_text()
-    assert '"""Team metrics on held-out data."""' in text
+    assert '"""Team split of the held-out data."""' in text
     assert NEW_DOCSTRING in text
     for path, expected in kept.items():
         assert expected in (project / path).read_text(), path
