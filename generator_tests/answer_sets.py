@@ -228,8 +228,15 @@ END_TO_END = [
         "framework": "sklearn",
         "task": "multiclass",
         "predict_output": "probabilities",
-        "packaging": "artifacts",
+        "packaging": "flavor",
         "extra_methods": ["predict_proba", "predict_batch"],
+    },
+    {
+        "framework": "xgboost",
+        "task": "binary",
+        "predict_output": "positive_probability",
+        "packaging": "flavor",
+        "extra_methods": ["explain"],
     },
     # LightGBM and CatBoost: every predict_output, packaging and extra method.
     {
@@ -264,7 +271,7 @@ END_TO_END = [
         "framework": "lightgbm",
         "task": "multiclass",
         "predict_output": "probabilities",
-        "packaging": "models_from_code",
+        "packaging": "flavor",
         "extra_methods": ["predict_batch"],
     },
     {
@@ -306,7 +313,7 @@ END_TO_END = [
         "framework": "catboost",
         "task": "multiclass",
         "predict_output": "top_k",
-        "packaging": "wrapper",
+        "packaging": "flavor",
         "extra_methods": ["predict_proba"],
     },
     {

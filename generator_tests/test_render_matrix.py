@@ -79,6 +79,7 @@ def test_renders_only_the_chosen_options(project: Path) -> None:
         "loader_module": 'loader_module="',
         "artifacts": "def load_context(",
         "wrapper": "PyfuncModel(model)",
+        "flavor": "add_flavor(",
     }
     present = {name for name, marker in packaging_markers.items() if marker in source}
     expected = {answers["packaging"]}
