@@ -1,52 +1,13 @@
-"""Render projects from the working tree of the template, once per answer set."""
+"""Fixtures: the template's working tree, rendered once per answer set, and in git.
 
-import os
-import shutil
-import subprocess
-import sys
+What the fixtures, the tests and the benchmarks share lives in `helpers.py`.
+"""
+
 from collections.abc import Callable
 from pathlib import Path
 
-import copier
 import pytest
-
-REPO = Path(__file__).resolve().parent.parent
-PYTHON = sys.executable
-#: What Copier reads: the questionnaire, the rendered folder and the macros.
-TEMPLATE_PARTS = ("copier.yml", "template", "includes", "migrations")
-
-
-def copy_template(target: Path) -> Path:
-    """Copy what Copier reads from this checkout into the directory `target`."""
-    target.mkdir(parents=True, exist_ok=True)
-    for part in TEMPLATE_PARTS:
-        source = REPO / part
-        if source.is_dir():
-            shutil.copytree(source, target / part)
-        else:
-            shutil.copy2(source, target / part)
-    return target
-
-
-def copier_cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    """Run the `copier` command line; the caller checks the result."""
-    return subprocess.run(
-        [PYTHON, "-m", "copier", *args], cwd=cwd, capture_output=True, text=True
-    )
-
-
-def copy_cli(
-    template: Path, destination: Path, *options: str
-) -> subprocess.CompletedProcess:
-    """Run `copier copy --defaults OPTIONS TEMPLATE DESTINATION` on the command line."""
-    return copier_cli(
-        "copy",
-        "--defaults",
-        *options,
-        str(template),
-        str(destination),
-        cwd=destination.parent,
-    )
+from helpers import copy_template, render, template_repo_at_versions
 
 
 @pytest.fixture(scope="session")
@@ -57,22 +18,6 @@ def template_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     working tree instead, so they copy it.
     """
     return copy_template(tmp_path_factory.mktemp("template"))
-
-
-def render(
-    template: Path, destination: Path, answers: dict, vcs_ref: str | None = None
-) -> Path:
-    """Run `copier copy` non-interactively with `answers` on top of the defaults."""
-    copier.run_copy(
-        str(template),
-        str(destination),
-        data=answers,
-        vcs_ref=vcs_ref,
-        defaults=True,
-        quiet=True,
-        unsafe=False,
-    )
-    return destination
 
 
 @pytest.fixture(scope="session")
@@ -93,100 +38,8 @@ def rendered(
     return get
 
 
-def package_name(project: Path) -> str:
-    """The package a rendered project holds under src/."""
-    (package,) = [path.parent.name for path in (project / "src").glob("*/__init__.py")]
-    return package
-
-
-def project_env(project: Path, **extra: str) -> dict[str, str]:
-    """Environment to run a rendered project's code in this interpreter."""
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("MLFLOW_", "PYTEST_", "COV_"))
-    }
-    env["PYTHONPATH"] = str(project / "src")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
-def run(
-    command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: int = 600
-) -> subprocess.CompletedProcess:
-    """Run a command, failing the test with its output when it fails."""
-    result = subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(command)} failed ({result.returncode}) in {cwd}\n"
-        f"--- stdout\n{result.stdout[-6000:]}\n--- stderr\n{result.stderr[-6000:]}"
-    )
-    return result
-
-
-# --- The template in git, at several versions (for update tests) -------------
-
-LOADER_TEMPLATE = "template/src/{{package_name}}/{{ pyfunc_file }}.jinja"
-OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
-#: The scripted template change of v0.3.0: a README section, a docstring in the
-#: training code, and a new file.
-README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
-OLD_DOCSTRING = (
-    '"""Hold out a test split (train features, test features, train y, test y)."""'
-)
-NEW_DOCSTRING = (
-    '"""Hold out the test split: train and test features, then train and test y."""'
-)
-
-
-def git(cwd: Path, *args: str) -> str:
-    """Run git in `cwd` and return its output."""
-    return run(["git", *args], cwd=cwd).stdout
-
-
-def commit_all(cwd: Path, message: str) -> None:
-    """Stage and commit everything."""
-    git(cwd, "add", "-A")
-    git(cwd, "commit", "-q", "--no-verify", "-m", message)
-
-
-def init_repo(path: Path) -> None:
-    """Make `path` a git repository with a committer identity."""
-    git(path, "init", "-q", "-b", "main")
-    git(path, "config", "user.email", "tests@example.com")
-    git(path, "config", "user.name", "Template Tests")
-    git(path, "config", "commit.gpgsign", "false")
-
-
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This template in a fresh git repository tagged v0.1.0, v0.2.0 and v0.3.0.
-
-    v0.1.0 is this tree with the loader module under its old name (what the
-    0.2.0 migration upgrades from); v0.2.0 is this tree; v0.3.0 adds a scripted
-    template change (README_ADDITION, NEW_DOCSTRING and a new py.typed file).
-    """
-    repo = copy_template(tmp_path_factory.mktemp("template-git"))
-    init_repo(repo)
-    # v0.1.0: the loader module was still called pyfunc_model.py.
-    (repo / LOADER_TEMPLATE).rename(repo / OLD_LOADER_TEMPLATE)
-    packaging = repo / "includes/packaging/loader_module.jinja"
-    current = packaging.read_text()
-    packaging.write_text(current.replace('.loader"', '.pyfunc_model"'))
-    commit_all(repo, "v0.1.0")
-    git(repo, "tag", "v0.1.0")
-    (repo / OLD_LOADER_TEMPLATE).rename(repo / LOADER_TEMPLATE)
-    packaging.write_text(current)
-    commit_all(repo, "v0.2.0")
-    git(repo, "tag", "v0.2.0")
-    readme = repo / "template/README.md.jinja"
-    readme.write_text(readme.read_text() + README_ADDITION)
-    train = repo / "template/src/{{package_name}}/train.py.jinja"
-    assert OLD_DOCSTRING in train.read_text()
-    train.write_text(train.read_text().replace(OLD_DOCSTRING, NEW_DOCSTRING))
-    (repo / "template/src/{{package_name}}/py.typed").write_text("")
-    commit_all(repo, "v0.3.0")
-    git(repo, "tag", "v0.3.0")
-    return repo
+    """This template in a fresh git repository tagged v0.1.0, v0.2.0 and v0.3.0
+    (see `helpers.template_repo_at_versions`)."""
+    return template_repo_at_versions(tmp_path_factory.mktemp("template-git"))

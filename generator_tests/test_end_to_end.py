@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 from answer_sets import END_TO_END, answer_id, declared
-from conftest import PYTHON, package_name, project_env, run
 from frames import TARGET, messy_frame
+from helpers import PYTHON, package_name, project_env, run
 
 pytestmark = pytest.mark.end_to_end
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from answer_sets import answer_id
-from conftest import PYTHON, package_name, project_env, run
+from helpers import PYTHON, package_name, project_env, run
 
 pytestmark = pytest.mark.end_to_end
 

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import copy_cli, render
+from helpers import copy_cli, render
 
 BAD_ANSWERS = [
     ({"project_name": "   "}, "project_name must not be empty"),

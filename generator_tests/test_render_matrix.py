@@ -15,7 +15,7 @@ from answer_sets import (
     declared,
     pairwise_answer_sets,
 )
-from conftest import PYTHON, package_name, run
+from helpers import PYTHON, package_name, run
 
 MATRIX = pairwise_answer_sets() + EDGE_CASES
 #: `{{ name`, `{%`, `%}`, `{#`, `#}`: what unrendered Jinja looks like (JSON

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import PYTHON, package_name, project_env, run
 from frames import TARGET, messy_frame
+from helpers import PYTHON, package_name, project_env, run
 
 #: Peak RSS allowed for scoring 1,000,000 rows above scoring 100,000 rows with the
 #: same batch size: streaming means the input size must not show up in memory.

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from conftest import PYTHON, package_name, project_env, run
+from helpers import PYTHON, package_name, project_env, run
 
 #: Loads `models:/<name>@champion` (through the server in MLFLOW_TRACKING_URI),
 #: trains the same model in memory, and checks both predict the same.

@@ -6,7 +6,7 @@ import subprocess
 from pathlib import Path
 
 import yaml
-from conftest import (
+from helpers import (
     PYTHON,
     REPO,
     commit_all,

@@ -12,7 +12,7 @@ from pathlib import Path
 import copier
 import pytest
 import yaml
-from conftest import (
+from helpers import (
     NEW_DOCSTRING,
     OLD_DOCSTRING,
     PYTHON,
