@@ -11,24 +11,9 @@ import pytest
 import yaml
 from answer_sets import END_TO_END, answer_id, declared
 from frames import TARGET, messy_frame
-from helpers import PYTHON, package_name, project_env, run
+from helpers import PYTHON, last_line, package_name, project_env, run, run_script
 
 pytestmark = pytest.mark.end_to_end
-
-#: Loads each model URI in argv[2:] in a fresh interpreter (every project names
-#: its package my_model, so loading them in this process would mix them up),
-#: predicts the rows in argv[1], and prints a JSON summary per URI.
-LOAD_AND_PREDICT = """
-import json, sys
-import mlflow, pandas as pd
-rows = pd.read_json(sys.argv[1], orient="split")
-summaries = []
-for uri in sys.argv[2:]:
-    result = mlflow.pyfunc.load_model(uri).predict(rows)
-    summaries.append({"columns": list(map(str, result.columns)), "rows": len(result),
-                      "nulls": int(result.isna().sum().sum())})
-print(json.dumps(summaries))
-"""
 
 
 # First in the file: the slowest test, so xdist starts it early.
@@ -130,19 +115,16 @@ def test_train_cli_on_a_csv_with_strings_missing_values_and_spaces(
     unseen.to_json(rows, orient="split", index=False)
     if declared("packaging", answers["packaging"], "pickle_free"):
         env["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "false"
-    predicted = run(
-        [
-            PYTHON,
-            "-c",
-            LOAD_AND_PREDICT,
-            str(rows),
-            uri,
-            "models:/messy-model@champion",
-        ],
+    # In a fresh interpreter: every project names its package my_model.
+    predicted = run_script(
+        "load_and_predict",
+        str(rows),
+        uri,
+        "models:/messy-model@champion",
         cwd=tmp_path,
         env=env,
     )
-    by_uri, by_alias = json.loads(predicted.stdout.strip().splitlines()[-1])
+    by_uri, by_alias = json.loads(last_line(predicted))
     assert by_uri["rows"] == 6
     assert by_uri["nulls"] == 0
     assert by_alias == by_uri

@@ -7,11 +7,9 @@ from pathlib import Path
 
 import pytest
 from answer_sets import answer_id
-from helpers import PYTHON, package_name, project_env, run
+from helpers import last_line, package_name, project_env, run_script
 
 pytestmark = pytest.mark.end_to_end
-
-SCRIPT = Path(__file__).parent / "scripts" / "contract_properties.py"
 
 #: Each framework, each packaging and each task at least once.
 CONTRACT_SETS = [
@@ -41,10 +39,12 @@ def test_input_contract_holds_for_drawn_training_schemas(
     project = rendered(answers)
     env = project_env(project)
     env["PYTHONPATH"] = f"{project / 'src'}{os.pathsep}{project}"
-    result = run(
-        [PYTHON, str(SCRIPT), package_name(project), answers["task"]],
+    result = run_script(
+        "contract_properties",
+        package_name(project),
+        answers["task"],
         cwd=tmp_path,
         env=env,
         timeout=900,
     )
-    assert result.stdout.strip().splitlines()[-1] == "ok"
+    assert last_line(result) == "ok"

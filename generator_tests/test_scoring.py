@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from frames import TARGET, messy_frame
-from helpers import PYTHON, package_name, project_env, run
+from helpers import PYTHON, last_line, package_name, project_env, run, run_script
 
 #: Peak RSS allowed for scoring 1,000,000 rows above scoring 100,000 rows with the
 #: same batch size: streaming means the input size must not show up in memory.
@@ -17,24 +17,6 @@ from helpers import PYTHON, package_name, project_env, run
 MEMORY_GROWTH_LIMIT_MB = 150
 MEMORY_LIMIT_MB = 1_000
 BATCH_SIZE = 50_000
-
-#: Checks 2,000 sampled output rows against the in-memory model.
-CHECK_SAMPLE = """
-import sys
-import numpy as np, pandas as pd
-from {package}.train import fit_model, load_data, split
-
-scored = pd.read_parquet(sys.argv[1])
-source = pd.read_parquet(sys.argv[2])
-assert len(scored) == len(source), (len(scored), len(source))
-assert scored["row_id"].is_monotonic_increasing
-rows = np.random.default_rng(1).choice(len(source), 2_000, replace=False)
-train_x, _, train_y, _ = split(*load_data(None, "target"))
-expected = fit_model(train_x, train_y).predict(source.iloc[rows].drop(columns="row_id"))
-actual = scored.iloc[rows].drop(columns="row_id")
-np.testing.assert_allclose(actual.to_numpy(), expected.to_numpy(), rtol=1e-6)
-print("ok")
-"""
 
 
 def write_rows(path: Path, rows: int) -> None:
@@ -48,22 +30,11 @@ def write_rows(path: Path, rows: int) -> None:
     frame.to_parquet(path, index=False, row_group_size=100_000)
 
 
-#: Runs the score CLI in this interpreter and reports its own peak RSS (KB) last.
-MEASURED_SCORE = """
-import resource, runpy, sys
-sys.argv = [sys.argv[1], *sys.argv[2:]]
-try:
-    runpy.run_module(sys.argv[0], run_name="__main__")
-finally:
-    print("peak_rss_kb", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
-"""
-
-
 def score(project: Path, env: dict[str, str], cwd: Path, *args: str) -> float:
     """Run `python -m <package>.score ARGS`; return its peak resident memory in MB."""
     module = f"{package_name(project)}.score"
-    result = run([PYTHON, "-c", MEASURED_SCORE, module, *args], cwd=cwd, env=env)
-    last = result.stdout.strip().splitlines()[-1]
+    result = run_script("measured_score", module, *args, cwd=cwd, env=env)
+    last = last_line(result)
     assert last.startswith("peak_rss_kb "), result.stdout
     return int(last.split()[1]) / 1024
 
@@ -115,18 +86,16 @@ def test_a_million_rows_score_in_bounded_memory(
     print(f"peak RSS: 100k rows {small_peak:.0f} MB, 1M rows {large_peak:.0f} MB")
     assert large_peak < small_peak + MEMORY_GROWTH_LIMIT_MB, (small_peak, large_peak)
     assert large_peak < MEMORY_LIMIT_MB, large_peak
-    check = run(
-        [
-            PYTHON,
-            "-c",
-            CHECK_SAMPLE.format(package=package_name(project)),
-            str(tmp_path / "large-out.parquet"),
-            str(large),
-        ],
+    # 2,000 sampled output rows against the model trained in memory.
+    check = run_script(
+        "check_sample",
+        package_name(project),
+        str(tmp_path / "large-out.parquet"),
+        str(large),
         cwd=tmp_path,
         env=env,
     )
-    assert check.stdout.strip().splitlines()[-1] == "ok"
+    assert last_line(check) == "ok"
 
 
 @pytest.mark.spark

@@ -12,26 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import PYTHON, package_name, project_env, run
-
-#: Loads `models:/<name>@champion` (through the server in MLFLOW_TRACKING_URI),
-#: trains the same model in memory, and checks both predict the same.
-CHAMPION_MATCHES_LOCAL = """
-import sys
-import mlflow, pandas as pd
-from mlflow import MlflowClient
-from {package}.train import fit_model, load_data, split
-
-name = sys.argv[1]
-version = MlflowClient().get_model_version_by_alias(name, "champion")
-assert version.status == "READY", version
-assert version.source == sys.argv[2], (version.source, sys.argv[2])
-champion = mlflow.pyfunc.load_model(f"models:/{{name}}@champion")
-train_x, test_x, train_y, _ = split(*load_data(None, "target"))
-local = fit_model(train_x, train_y)
-pd.testing.assert_frame_equal(champion.predict(test_x), local.predict(test_x))
-print("version", version.version)
-"""
+from helpers import PYTHON, last_line, package_name, project_env, run, run_script
 
 
 def free_port() -> int:
@@ -111,32 +92,12 @@ def test_train_against_a_tracking_server_registers_the_champion(
         )
         uri = result.stdout.strip().splitlines()[-1]
         assert uri.startswith("models:/m-")
-        check = run(
-            [PYTHON, "-c", CHAMPION_MATCHES_LOCAL.format(package=package), name, uri],
-            cwd=tmp_path,
-            env=env,
+        # The champion is this run's model and predicts what it predicts in memory.
+        check = run_script(
+            "champion_matches_local", package, name, uri, cwd=tmp_path, env=env
         )
         # A second training run becomes the new champion.
-        assert check.stdout.strip().splitlines()[-1] == f"version {expected_version}"
-
-
-#: Rebuilds the logged model's environment with uv from its requirements and
-#: predicts the serving example there.
-PREDICT_IN_REBUILT_ENV = """
-import sys
-from pathlib import Path
-import mlflow
-
-uri = sys.argv[1]
-local = Path(mlflow.artifacts.download_artifacts(uri))
-mlflow.models.predict(
-    model_uri=uri,
-    input_path=str(local / "serving_input_example.json"),
-    content_type="json",
-    env_manager="uv",
-    output_path=sys.argv[2],
-)
-"""
+        assert last_line(check) == f"version {expected_version}"
 
 
 @pytest.mark.deployment
@@ -165,11 +126,9 @@ def test_model_predicts_in_an_environment_rebuilt_from_its_spec(
     # The rebuilt environment must not see this checkout's source: only the model's code.
     del env["PYTHONPATH"]
     output = tmp_path / "predictions.json"
-    run(
-        [PYTHON, "-c", PREDICT_IN_REBUILT_ENV, uri, str(output)],
-        cwd=tmp_path,
-        env=env,
-        timeout=1200,
+    # Rebuilds the environment with uv and predicts the serving input example there.
+    run_script(
+        "predict_in_rebuilt_env", uri, str(output), cwd=tmp_path, env=env, timeout=1200
     )
     predictions = json.loads(output.read_text())["predictions"]
     assert len(predictions) == 5
