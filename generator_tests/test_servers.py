@@ -4,77 +4,12 @@ a deployment that rebuilds the model's environment from its own pinned spec."""
 import json
 import os
 import shutil
-import socket
-import subprocess
-import time
-import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from answer_sets import PACKAGINGS
 from helpers import PYTHON, last_line, package_name, project_env, run, run_script
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`mlflow server` with a SQLite store and local artifacts on a free port."""
-    root = tmp_path_factory.mktemp("server")
-    port = free_port()
-    log = root / "server.log"
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")
-    }
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{root / 'mlflow.db'}",
-                "--artifacts-destination",
-                str(root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=root,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow server exited:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start:\n{log.read_text()}")
-            time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def test_train_against_a_tracking_server_registers_the_champion(
@@ -101,9 +36,7 @@ def test_train_against_a_tracking_server_registers_the_champion(
 
 
 @pytest.mark.deployment
-@pytest.mark.parametrize(
-    "packaging", ["models_from_code", "artifacts", "loader_module", "wrapper"]
-)
+@pytest.mark.parametrize("packaging", PACKAGINGS)
 def test_model_predicts_in_an_environment_rebuilt_from_its_spec(
     rendered: Callable[[dict], Path], tmp_path: Path, packaging: str
 ) -> None:
