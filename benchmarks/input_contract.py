@@ -1,6 +1,8 @@
 """Measure the input contract's mechanisms on every path, and what wide inputs cost.
 
-    python benchmarks/input_contract.py [--no-spark] [--calls N]
+    python -m benchmarks.input_contract [--no-spark] [--calls N]
+
+(from the repository root, in the environment of its test extra).
 
 Renders a default project (XGBoost, binary, models from code), trains it on a
 frame with a float column with gaps (`size cm`, declared optional), a gapless
@@ -30,21 +32,19 @@ import tempfile
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
 #: Rows of the large frame timed per signature.
 BIG_ROWS = 10_000
-sys.path.insert(0, str(REPO / "generator_tests"))
 
 
 def render(root: Path) -> Path:
     """Render a default project from this checkout's working tree."""
-    import copier
-    from conftest import copy_template
+    # Imported here: the part run inside the project's environment (this file as
+    # a script, `--inside`) sees the project, not this repository.
+    from generator_tests.helpers import copy_template
+    from generator_tests.helpers import render as render_project
 
     template = copy_template(root / "template")
-    project = root / "project"
-    copier.run_copy(str(template), str(project), defaults=True, quiet=True)
-    return project
+    return render_project(template, root / "project", {})
 
 
 def main() -> None:
@@ -89,18 +89,22 @@ def training_frame(rows: int = 400):
     return frame, target
 
 
+def edited(canonical, column, dtype, row, value):
+    """`canonical` with `column` as `dtype` and its value in `row` replaced."""
+    frame = canonical.astype({column: dtype})
+    frame.loc[row, column] = value
+    return frame
+
+
 def variants(canonical):
     """(name, frame or None when refused is right, column a refusal must name)."""
     import numpy as np
     import pandas as pd
 
     whole = canonical.assign(**{"size cm": canonical["size cm"].fillna(8.0).round()})
-    gap = canonical.astype({"item count": object})
-    gap.loc[0, "item count"] = None
-    nullable = canonical.astype({"item count": "Int64"})
-    nullable.loc[0, "item count"] = pd.NA
-    text = canonical.astype({"item count": object})
-    text.loc[1, "item count"] = "n/a"
+    gap = edited(canonical, "item count", object, 0, None)
+    nullable = edited(canonical, "item count", "Int64", 0, pd.NA)
+    text = edited(canonical, "item count", object, 1, "n/a")
     unseen = canonical.copy()
     unseen.loc[0, "colour name"] = "purple"
     return [

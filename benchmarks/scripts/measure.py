@@ -1,0 +1,188 @@
+"""Time a rendered project's pyfunc against the raw framework call and MLflow's
+own flavor of the same fitted estimator.
+
+Runs in the rendered project's environment, logging to MLFLOW_TRACKING_URI:
+
+    python measure.py PACKAGE FRAMEWORK [--one-row-calls N] [--large-repeats N]
+                      [--rows-large N]
+
+Fits the estimator the project builds, logs it with the project's `log_model`
+(generated) and with `mlflow.FRAMEWORK.log_model` (native), checks that the
+generated model answers what the estimator answers, and prints one JSON line:
+median seconds per call of one row (`one_row_ms`, in ms) and of a large frame
+(`large_s`) for raw, native, generated and unwrapped; the logged sizes
+(`size_kb`) and the model URIs (`uris`) of native and generated.
+"""
+
+import argparse
+import importlib
+import json
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models import infer_signature
+
+
+@dataclass
+class Fitted:
+    """The project's model and the framework's estimator inside it, fitted once."""
+
+    features: pd.DataFrame
+    test_x: pd.DataFrame
+    preprocessor: object
+    estimator: object
+    model: object
+    sample: pd.DataFrame
+
+
+def fit(package: str) -> Fitted:
+    """Fit the project's estimator on its default data, as its `train` would."""
+    estimator = importlib.import_module(f"{package}.estimator")
+    train = importlib.import_module(f"{package}.train")
+    preprocessing = importlib.import_module(f"{package}.preprocessing")
+    model_module = importlib.import_module(f"{package}.model")
+    features, target = train.load_data(None, "target")
+    train_x, test_x, train_y, _ = train.split(features, target)
+    preprocessor = preprocessing.Preprocessor.fit(
+        train_x, train_y, max_categories=estimator.MAX_CATEGORIES
+    )
+    fitted = estimator.build_estimator()
+    native_model = estimator.fit(
+        fitted,
+        preprocessor.transform(train_x),
+        preprocessor.encode_target(train_y),
+        preprocessor.categorical,
+    )
+    model = model_module.Model(preprocessor, native_model)
+    sample = preprocessor.canonical(train_x)
+    return Fitted(features, test_x, preprocessor, fitted, model, sample)
+
+
+def native_flavor_options(framework: str, estimator: object) -> dict:
+    """What MLflow's flavor needs beyond the defaults to score probabilities."""
+    if framework != "sklearn":
+        return {}
+    import skops.io
+
+    return {
+        "pyfunc_predict_fn": "predict_proba",
+        "serialization_format": "skops",
+        "skops_trusted_types": skops.io.get_untrusted_types(
+            data=skops.io.dumps(estimator)
+        ),
+    }
+
+
+def log_both(package: str, framework: str, fitted: Fitted) -> dict[str, str]:
+    """Log the generated pyfunc and MLflow's flavor; their model URIs."""
+    logged_model = importlib.import_module(f"{package}.logged_model")
+    train = importlib.import_module(f"{package}.train")
+    sample = fitted.sample
+    mlflow.set_experiment("benchmark")
+    with mlflow.start_run():
+        signature = train.model_signature(fitted.model, sample.head(100))
+        generated_info = logged_model.log_model(
+            fitted.model,
+            signature=signature,
+            input_example=sample.head(5),
+            registered_model_name=None,
+        )
+        flavor = getattr(mlflow, framework)
+        native_signature = infer_signature(
+            sample, fitted.estimator.predict_proba(sample.head(100))
+        )
+        native_info = flavor.log_model(
+            fitted.estimator,
+            name="native",
+            signature=native_signature,
+            input_example=sample.head(5),
+            **native_flavor_options(framework, fitted.estimator),
+        )
+    return {"native": native_info.model_uri, "generated": generated_info.model_uri}
+
+
+def check_same_answers(generated: object, fitted: Fitted, frame: pd.DataFrame) -> None:
+    """The generated model returns what the fitted estimator returns for the
+    float32 matrix it was trained on (native xgboost/lightgbm pyfuncs return
+    labels)."""
+    np.testing.assert_allclose(
+        generated.predict(frame).to_numpy(),
+        fitted.estimator.predict_proba(fitted.preprocessor.transform(frame)),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+
+
+def median_seconds(
+    fn: Callable[[pd.DataFrame], object],
+    frame: pd.DataFrame,
+    repeats: int,
+    warmup: int,
+) -> float:
+    """Median wall time of `fn(frame)` over `repeats` calls after `warmup` calls."""
+    for _ in range(warmup):
+        fn(frame)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn(frame)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def logged_kb(uri: str) -> float:
+    """Size of a logged model's files, in KB."""
+    local = Path(mlflow.artifacts.download_artifacts(uri))
+    return sum(p.stat().st_size for p in local.rglob("*") if p.is_file()) / 1024
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("package", help="the rendered project's package")
+    parser.add_argument("framework", help="MLflow flavor of the project's estimator")
+    parser.add_argument("--one-row-calls", type=int, default=300)
+    parser.add_argument("--large-repeats", type=int, default=5)
+    parser.add_argument("--rows-large", type=int, default=100_000)
+    return parser.parse_args()
+
+
+def main() -> None:
+    args = parse_args()
+    logged_model = importlib.import_module(f"{args.package}.logged_model")
+    fitted = fit(args.package)
+    uris = log_both(args.package, args.framework, fitted)
+    generated = mlflow.pyfunc.load_model(uris["generated"])
+    native = mlflow.pyfunc.load_model(uris["native"])
+    preprocessor, features = fitted.preprocessor, fitted.features
+    one = preprocessor.canonical(fitted.test_x.head(1))
+    picks = np.random.default_rng(0).integers(0, len(features), args.rows_large)
+    large = preprocessor.canonical(features.iloc[picks].reset_index(drop=True))
+    calls = {
+        "raw": fitted.estimator.predict_proba,
+        "native": native.predict,
+        "generated": generated.predict,
+        # The model's own predict: the same input contract, without MLflow's
+        # value-by-value check of `any` columns (what the score CLI calls).
+        "unwrapped": logged_model.unwrap(generated).predict,
+    }
+    check_same_answers(generated, fitted, large.head(1000))
+    result = {"one_row_ms": {}, "large_s": {}}
+    for name, fn in calls.items():
+        one_row = median_seconds(fn, one, args.one_row_calls, warmup=20)
+        result["one_row_ms"][name] = 1e3 * one_row
+        result["large_s"][name] = median_seconds(
+            fn, large, args.large_repeats, warmup=1
+        )
+    result["size_kb"] = {name: logged_kb(uri) for name, uri in uris.items()}
+    result["uris"] = uris
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
