@@ -3,20 +3,23 @@
 One command, one run, ratios against baselines measured in the same run:
 
     python -m benchmarks.run [--frameworks xgboost lightgbm sklearn]
+                             [--packaging models_from_code|flavor|...]
                              [--generator-suite] [--quick] [--no-scoring]
 
 (from the repository root, in the environment of its test extra).
 
 For each framework it renders a binary-classification project (`probabilities`,
-`models_from_code`), fits the estimator the project builds, and times on the same
-fitted model and the same data:
+`--packaging`, default `models_from_code`), fits the estimator the project
+builds, and times on the same fitted model and the same data:
 
 - raw: the framework's own `predict_proba` on a pandas DataFrame;
 - native: MLflow's flavor (`mlflow.<framework>.log_model` with a signature),
   loaded with `mlflow.pyfunc.load_model`;
 - generated: the project's pyfunc, logged by the project's own `log_model`;
 - unwrapped: the same model's own `predict` (`logged_model.unwrap`), which
-  checks the same input contract without MLflow's per-value pass.
+  checks the same input contract without MLflow's per-value pass;
+- flavor (with `--packaging flavor`): `<package>.load_model(uri).predict`, the
+  flavor's own loader, against the pyfunc and raw paths.
 
 Also: cold load in a fresh interpreter, logged model size, `copier copy` time,
 the generated project's own test suite, the score CLI's rows per second with the
@@ -37,13 +40,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import NamedTuple
 
+from generator_tests.answer_sets import FRAMEWORKS as ALL_FRAMEWORKS
+from generator_tests.answer_sets import PACKAGINGS, declared
 from generator_tests.helpers import REPO, copy_template, package_name, render
 
 #: Programs run inside a rendered project's environment.
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 ROWS_LARGE = 100_000
 ROWS_SCORING = 500_000
-FRAMEWORKS = ["xgboost", "lightgbm", "sklearn"]
+#: Frameworks whose MLflow flavor can score the same frames (their files say).
+FRAMEWORKS = [
+    name for name in ALL_FRAMEWORKS if declared("frameworks", name, "benchmarked")
+]
 
 
 class Repeats(NamedTuple):
@@ -130,10 +138,11 @@ def copier_seconds(template: Path, root: Path, repeats: int) -> float:
 
 
 def measure_framework(
-    template: Path, root: Path, framework: str, repeats: Repeats
+    template: Path, root: Path, framework: str, repeats: Repeats, packaging: str
 ) -> Measured:
     """Render a project for `framework` and take its measurements."""
-    project = render(template, root / framework, {"framework": framework})
+    answers = {"framework": framework, "packaging": packaging}
+    project = render(template, root / framework, answers)
     env = benchmark_env(project, root / f"{framework}.db")
     report = run_script(
         "measure",
@@ -263,6 +272,7 @@ def framework_rows(result: Measured) -> list[Row]:
             "",
             baselines=False,
         ),
+        *flavor_rows(framework, one, large),
         compared(
             framework, f"{many} (s, median)", large, "generated", 3, "gen/raw <= 1.05"
         ),
@@ -286,6 +296,24 @@ def framework_rows(result: Measured) -> list[Row]:
         compared(framework, "logged size (KB)", size, "generated", 0, ""),
         (framework, "project tests (s)", "", "", f"{result.tests:.1f}", "", "", "< 30"),
     ]
+
+
+def flavor_rows(
+    framework: str, one: dict[str, float], large: dict[str, float]
+) -> list[Row]:
+    """`<package>.load_model(uri).predict` against the pyfunc and raw paths."""
+    if "flavor" not in one:
+        return []
+    many = f"{ROWS_LARGE:,} rows"
+    rows = []
+    for measure, values, digits in (
+        ("1 row, flavor load_model (ms, median)", one, 3),
+        (f"{many}, flavor load_model (s, median)", large, 3),
+    ):
+        row = compared(framework, measure, values, "flavor", digits, "")
+        pyfunc = f"flavor/pyfunc {values['flavor'] / values['generated']:.2f}"
+        rows.append((*row[:7], pyfunc))
+    return rows
 
 
 def table_rows(
@@ -332,8 +360,14 @@ def parse_args() -> argparse.Namespace:
         nargs="+",
         default=FRAMEWORKS,
         choices=FRAMEWORKS,
-        help="frameworks to measure (CatBoost is left out: its estimator is fitted"
-        " on positional columns, so MLflow's flavor cannot score named ones)",
+        help="frameworks to measure (those whose file declares `benchmarked`)",
+    )
+    parser.add_argument(
+        "--packaging",
+        default="models_from_code",
+        choices=PACKAGINGS,
+        help="packaging of the generated projects (flavor adds the rows of "
+        "<package>.load_model; default: %(default)s)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="fewer repetitions (a smoke run)"
@@ -359,7 +393,7 @@ def main() -> None:
         template = copy_template(root / "template-src")
         scaffold = copier_seconds(template, root, repeats.copier_copies)
         results = [
-            measure_framework(template, root, framework, repeats)
+            measure_framework(template, root, framework, repeats, args.packaging)
             for framework in args.frameworks
         ]
         scoring = {}

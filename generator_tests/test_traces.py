@@ -20,7 +20,7 @@ from typing import NamedTuple
 import pytest
 import yaml
 from answer_sets import EDGE_CASES, answer_id, pairwise_answer_sets
-from conftest import PYTHON, package_name
+from helpers import PYTHON, package_name
 
 MATRIX = [
     (f"pairwise-{index:02d}-{answer_id(answers)}", answers)

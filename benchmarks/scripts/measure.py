@@ -10,7 +10,8 @@ Fits the estimator the project builds, logs it with the project's `log_model`
 (generated) and with `mlflow.FRAMEWORK.log_model` (native), checks that the
 generated model answers what the estimator answers, and prints one JSON line:
 median seconds per call of one row (`one_row_ms`, in ms) and of a large frame
-(`large_s`) for raw, native, generated and unwrapped; the logged sizes
+(`large_s`) for raw, native, generated and unwrapped (and, for a flavor
+package, `flavor`: its own `load_model(uri).predict`); the logged sizes
 (`size_kb`) and the model URIs (`uris`) of native and generated.
 """
 
@@ -171,6 +172,9 @@ def main() -> None:
         # value-by-value check of `any` columns (what the score CLI calls).
         "unwrapped": logged_model.unwrap(generated).predict,
     }
+    package = importlib.import_module(args.package)
+    if hasattr(package, "load_model"):  # packaging: flavor
+        calls["flavor"] = package.load_model(uris["generated"]).predict
     check_same_answers(generated, fitted, large.head(1000))
     result = {"one_row_ms": {}, "large_s": {}}
     for name, fn in calls.items():
