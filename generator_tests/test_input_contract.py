@@ -27,6 +27,7 @@ CONTRACT_SETS = [
         "predict_output": "top_k",
         "packaging": "artifacts",
     },
+    {"framework": "xgboost", "task": "regression", "packaging": "flavor"},
 ]
 
 
