@@ -1,0 +1,102 @@
+"""CatBoost: how the model is built, trained, saved, loaded and called."""
+
+from pathlib import Path
+
+import catboost
+import mlflow
+import numpy as np
+import pandas as pd
+
+#: File name of the native model inside the logged model.
+MODEL_FILE = "model.cbm"
+#: Distributions the model imports when MLflow loads it.
+REQUIREMENTS = ("catboost",)
+#: Most categories kept per string column (the rest count as unknown).
+MAX_CATEGORIES = 1024
+#: Below this many rows an object array reaches CatBoost faster than a DataFrame.
+SMALL_BATCH_ROWS = 1_000
+#: Category code CatBoost sees for missing and unknown values.
+MISSING_CODE = -1
+
+NativeModel = catboost.CatBoostRegressor
+
+
+def build_estimator() -> catboost.CatBoostRegressor:
+    """Return the untrained estimator: edit its hyperparameters here."""
+    return catboost.CatBoostRegressor(
+        iterations=300,
+        depth=6,
+        learning_rate=0.1,
+        random_seed=42,
+        verbose=False,
+        allow_writing_files=False,
+    )
+
+
+def autolog() -> None:
+    """Do nothing: MLflow has no CatBoost autologging, so `fit` logs instead."""
+
+
+def fit(
+    estimator: NativeModel,
+    features: np.ndarray,
+    target: np.ndarray,
+    categorical: list[bool],
+) -> NativeModel:
+    """Train with string columns as native `cat_features`; log params and metrics."""
+    columns = [index for index, flag in enumerate(categorical) if flag]
+    estimator.fit(_frame(features, columns), target, cat_features=columns)
+    if mlflow.active_run():
+        mlflow.log_params(estimator.get_params())
+        mlflow.log_metrics(
+            {
+                f"training_{metric}": value
+                for metric, value in estimator.get_best_score()["learn"].items()
+            }
+        )
+    return estimator
+
+
+def save(model: NativeModel, path: Path) -> None:
+    """Write the model in CatBoost's binary format (no pickle)."""
+    model.save_model(str(path), format="cbm")
+
+
+def load(path: Path) -> NativeModel:
+    """Read a model written by `save`."""
+    return catboost.CatBoostRegressor().load_model(str(path), format="cbm")
+
+
+def _codes(column: np.ndarray) -> np.ndarray:
+    """Integer category codes, with missing and unknown values as -1."""
+    return np.where(np.isnan(column), MISSING_CODE, column).astype(np.int64)
+
+
+def _frame(features: np.ndarray, columns: list[int]) -> pd.DataFrame:
+    """Return a frame whose categorical columns hold integer codes."""
+    frame = pd.DataFrame(features)
+    for index in columns:
+        frame[index] = _codes(features[:, index])
+    return frame
+
+
+def _data(model: NativeModel, features: np.ndarray) -> object:
+    """Hand the float32 matrix to CatBoost in its fastest accepted form.
+
+    Without categorical columns that is the matrix itself. With them, an object
+    array for small batches and a DataFrame for large ones (measured).
+    """
+    columns = model.get_cat_feature_indices()
+    if not columns:
+        return features
+    if len(features) >= SMALL_BATCH_ROWS:
+        return _frame(features, columns)
+    data = features.astype(object)
+    for index in columns:
+        data[:, index] = _codes(features[:, index])
+    return data
+
+
+def predict_scores(model: NativeModel, features: np.ndarray) -> np.ndarray:
+    """Predicted values."""
+    return model.predict(_data(model, features))

@@ -1,0 +1,42 @@
+"""Log the model to MLflow with the fitted model pickled inside a PythonModel."""
+
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature
+from mlflow.models.model import ModelInfo
+
+from .environment import pip_requirements
+from .model import Model
+from .pyfunc_model import PyfuncModel
+
+PACKAGE_DIR = Path(__file__).parent
+
+
+def log_model(
+    model: Model,
+    signature: ModelSignature,
+    input_example: pd.DataFrame,
+    registered_model_name: str | None,
+) -> ModelInfo:
+    """Log `model` in the active run; register it when a name is given."""
+    return mlflow.pyfunc.log_model(
+        name="model",
+        python_model=PyfuncModel(model),
+        code_paths=[str(PACKAGE_DIR)],
+        signature=signature,
+        input_example=input_example,
+        metadata={"input_types": model.preprocessor.input_types()},
+        pip_requirements=pip_requirements(),
+        registered_model_name=registered_model_name,
+    )
+
+
+def unwrap(loaded: mlflow.pyfunc.PyFuncModel) -> Model:
+    """Return the project's model inside a loaded pyfunc.
+
+    Its `predict` checks the input contract itself, without MLflow's
+    value-by-value pass over `any` columns (what batch scoring skips).
+    """
+    return loaded.unwrap_python_model().model

@@ -1,0 +1,259 @@
+"""The train CLI's model, loaded back through MLflow."""
+
+import subprocess
+from importlib.metadata import version
+from pathlib import Path
+
+import matplotlib.image
+import mlflow
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from claim_cost.environment import DISTRIBUTIONS
+from claim_cost.logged_model import unwrap
+from claim_cost.model import METHODS, Model
+from claim_cost.promotion import CHAMPION_ALIAS
+from claim_cost.train import (
+    DEFAULT_REGISTERED_MODEL_NAME,
+    load_data,
+    main,
+)
+
+
+def test_cli_prints_the_model_uri_last(cli_model_uri: str) -> None:
+    assert cli_model_uri.startswith("models:/")
+
+
+def test_cli_prints_no_integer_column_hint(
+    cli_run: subprocess.CompletedProcess,
+) -> None:
+    assert "Inferred schema contains integer" not in cli_run.stderr
+
+
+def test_logged_model_predicts_like_the_in_memory_model(
+    cli_model: mlflow.pyfunc.PyFuncModel, model: Model, test_features: pd.DataFrame
+) -> None:
+    pd.testing.assert_frame_equal(
+        cli_model.predict(test_features), model.predict(test_features)
+    )
+
+
+def test_unwrapped_model_predicts_like_the_pyfunc(
+    cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
+) -> None:
+    pd.testing.assert_frame_equal(
+        unwrap(cli_model).predict(test_features), cli_model.predict(test_features)
+    )
+
+
+def test_signature_declares_the_inference_params(
+    cli_model: mlflow.pyfunc.PyFuncModel, model: Model
+) -> None:
+    schema = cli_model.metadata.get_params_schema()
+    declared = {param.name: param.default for param in schema.params}
+    assert declared == model.default_params()
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_runs_through_the_method_param(
+    cli_model: mlflow.pyfunc.PyFuncModel,
+    model: Model,
+    test_features: pd.DataFrame,
+    method: str,
+) -> None:
+    pd.testing.assert_frame_equal(
+        cli_model.predict(test_features, params={"method": method}),
+        model.predict(test_features, {"method": method}),
+    )
+
+
+def test_extra_methods_are_callable_on_the_unwrapped_model(
+    cli_model: mlflow.pyfunc.PyFuncModel, model: Model, test_features: pd.DataFrame
+) -> None:
+    unwrapped = cli_model.unwrap_python_model()
+    for method in METHODS[1:]:
+        pd.testing.assert_frame_equal(
+            getattr(unwrapped, method)(test_features),
+            model.predict(test_features, {"method": method}),
+        )
+
+
+def test_unknown_method_is_refused(
+    cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
+) -> None:
+    with pytest.raises(MlflowException, match="allowed"):
+        cli_model.predict(test_features, params={"method": "transform"})
+
+
+def test_a_missing_column_is_refused_by_name(
+    cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
+) -> None:
+    column = test_features.columns[0]
+    with pytest.raises(MlflowException, match=column):
+        cli_model.predict(test_features.drop(columns=column))
+
+
+def test_a_string_in_a_numeric_column_is_refused_by_name(
+    cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
+) -> None:
+    column = test_features.columns[1]
+    broken = test_features.astype({column: object})
+    broken.iloc[0, 1] = "not a number"
+    with pytest.raises(MlflowException, match=column):
+        cli_model.predict(broken)
+
+
+def test_requirements_pin_the_installed_versions(cli_model_dir: Path) -> None:
+    requirements = (cli_model_dir / "requirements.txt").read_text().splitlines()
+    for name in DISTRIBUTIONS:
+        assert f"{name}=={version(name)}" in requirements
+
+
+def test_cli_registers_the_model_as_champion(
+    cli_model_uri: str, model: Model, test_features: pd.DataFrame
+) -> None:
+    version_info = MlflowClient().get_model_version_by_alias(
+        DEFAULT_REGISTERED_MODEL_NAME, CHAMPION_ALIAS
+    )
+    assert version_info.source == cli_model_uri
+    champion = mlflow.pyfunc.load_model(
+        f"models:/{DEFAULT_REGISTERED_MODEL_NAME}@{CHAMPION_ALIAS}"
+    )
+    pd.testing.assert_frame_equal(
+        champion.predict(test_features), model.predict(test_features)
+    )
+
+
+def test_train_accepts_strings_missing_values_and_spaced_names(
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel, mixed_frame: pd.DataFrame
+) -> None:
+    unseen = mixed_frame.drop(columns="target").head(3).copy()
+    unseen["colour name"] = ["purple", None, "red"]
+    result = mixed_logged_model.predict(unseen)
+    assert len(result) == 3
+    assert result.notna().all().all()
+
+
+def test_signature_requires_every_feature_but_the_declared_optional_ones(
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel, cli_model: mlflow.pyfunc.PyFuncModel
+) -> None:
+    inputs = mixed_logged_model.metadata.get_input_schema().inputs
+    assert {spec.name: spec.required for spec in inputs} == {
+        "size cm": False,
+        "colour name": True,
+        "item count": True,
+    }
+    assert all(spec.required for spec in cli_model.metadata.get_input_schema().inputs)
+
+
+def test_logged_metadata_gives_each_columns_type(mixed_logged_uri: str) -> None:
+    metadata = mlflow.models.get_model_info(mixed_logged_uri).metadata
+    assert metadata["input_types"] == {
+        "size cm": "number",
+        "colour name": "string",
+        "item count": "number",
+    }
+
+
+def test_a_declared_optional_column_may_be_left_out(
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel, mixed_frame: pd.DataFrame
+) -> None:
+    features = mixed_frame.drop(columns="target").head(10)
+    pd.testing.assert_frame_equal(
+        mixed_logged_model.predict(features.drop(columns="size cm")),
+        mixed_logged_model.predict(features.assign(**{"size cm": None})),
+    )
+    with pytest.raises(MlflowException, match="item count"):
+        mixed_logged_model.predict(features.drop(columns="item count"))
+
+
+def test_numbers_of_any_dtype_score_alike_through_mlflow(
+    cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
+) -> None:
+    expected = cli_model.predict(test_features)
+    column = test_features.columns[0]
+    whole = test_features.assign(**{column: test_features[column].round()})
+    expected_whole = cli_model.predict(whole)
+    for dtype in ("int64", "Int64", "object"):
+        pd.testing.assert_frame_equal(
+            cli_model.predict(whole.astype({column: dtype})), expected_whole
+        )
+    gappy = test_features.astype({column: "Float64"})
+    gappy.iloc[0, 0] = pd.NA
+    pd.testing.assert_frame_equal(cli_model.predict(gappy).iloc[1:], expected.iloc[1:])
+
+
+def test_train_drops_unlabelled_rows_and_says_how_many(
+    mixed_frame: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data.csv"
+    frame = mixed_frame.assign(**{"row id": range(len(mixed_frame))})
+    frame.loc[:2, "target"] = None
+    frame.to_csv(data, index=False)
+    features, target = load_data(data, "target", exclude=["row id"])
+    assert len(features) == len(frame) - 3
+    assert "row id" not in features.columns
+    assert target.notna().all()
+    assert f"dropped 3 of {len(frame)} rows" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--data", "missing.csv"], "does not exist"),
+        (["--data", "data.txt"], "must be a .csv or .parquet file"),
+        (["--data", "broken.parquet"], "cannot read"),
+        (["--data", "data.csv", "--target", "label"], "'label' is not in"),
+        (["--data", "data.csv", "--exclude", "id"], "--exclude ['id']"),
+        (["--data", "data.csv", "--optional", "weight"], "'weight'"),
+    ],
+    ids=[
+        "missing",
+        "not-a-table",
+        "unreadable",
+        "bad-target",
+        "bad-exclude",
+        "bad-optional",
+    ],
+)
+def test_train_cli_data_errors_are_one_line_with_status_2(
+    mixed_frame: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    arguments: list[str],
+    message: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    mixed_frame.to_csv("data.csv", index=False)
+    Path("data.txt").write_text("a,b\n")
+    Path("broken.parquet").write_bytes(b"not parquet at all")
+    with pytest.raises(SystemExit) as exit_info:
+        main([*arguments, "--registered-model-name", ""])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert error.startswith("error: ")
+    assert message in error
+
+
+def test_training_run_logs_evaluation_plots(cli_model_uri: str, tmp_path: Path) -> None:
+    model_id = cli_model_uri.removeprefix("models:/")
+    run_id = mlflow.get_logged_model(model_id).source_run_id
+    plots = Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path="plots", dst_path=str(tmp_path)
+        )
+    )
+    expected = [
+        "feature_importance.png",
+        "predicted_vs_actual.png",
+        "residuals.png",
+    ]
+    assert sorted(path.name for path in plots.glob("*.png")) == expected
+    for path in plots.glob("*.png"):
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path.name
+        height, width = matplotlib.image.imread(path).shape[:2]
+        assert height > 100 and width > 100, path.name

@@ -1,0 +1,96 @@
+"""Predict semantics, params and extra methods of the in-memory model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+from claim_cost import estimator
+from claim_cost.model import METHODS, Model
+
+
+def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:
+    """What the native model says for `frame`, bypassing the wrapper."""
+    return estimator.predict_scores(model.native, model.preprocessor.transform(frame))
+
+
+def test_predict_returns_the_prediction_column(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    result = model.predict(test_features)
+    assert list(result.columns) == ["prediction"]
+    assert len(result) == len(test_features)
+    np.testing.assert_allclose(result["prediction"], scores(model, test_features))
+
+
+def test_predict_keeps_the_input_index(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    assert model.predict(test_features).index.equals(test_features.index)
+
+
+def test_method_param_predict_is_the_default(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    expected = model.predict(test_features)
+    pd.testing.assert_frame_equal(
+        model.predict(test_features, {"method": "predict"}), expected
+    )
+
+
+def test_unknown_method_is_refused_with_the_allowed_list(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    with pytest.raises(MlflowException) as error:
+        model.predict(test_features, {"method": "transform"})
+    assert "'transform'" in error.value.message
+    for method in METHODS:
+        assert method in error.value.message
+
+
+def test_an_empty_frame_gets_an_empty_answer(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    for method in METHODS:
+        empty = model.predict(test_features.head(0), {"method": method})
+        some = model.predict(test_features.head(3), {"method": method})
+        assert len(empty) == 0
+        assert list(empty.columns) == list(some.columns)
+
+
+def test_a_missing_column_is_refused_by_name(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    column = test_features.columns[0]
+    with pytest.raises(MlflowException, match=column):
+        model.predict(test_features.drop(columns=column))
+
+
+def test_a_string_in_a_numeric_column_is_refused_by_name(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    column = test_features.columns[1]
+    broken = test_features.astype({column: object})
+    broken.iloc[0, 1] = "not a number"
+    with pytest.raises(MlflowException, match=f"{column}.*not a number"):
+        model.predict(broken)
+
+
+def test_predict_batch_matches_predict(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    expected = model.predict(test_features)
+    pd.testing.assert_frame_equal(
+        model.predict_batch(test_features, {"batch_size": 7}), expected
+    )
+    pd.testing.assert_frame_equal(
+        model.predict(test_features, {"method": "predict_batch", "batch_size": 10}),
+        expected,
+    )
+
+
+def test_predict_batch_refuses_a_batch_size_below_one(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    with pytest.raises(MlflowException, match="batch_size"):
+        model.predict_batch(test_features, {"batch_size": 0})

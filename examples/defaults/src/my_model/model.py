@@ -1,0 +1,78 @@
+"""The model MLflow serves: preprocessing, the native model and predict semantics."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
+
+from . import estimator
+from .preprocessing import PREPROCESSING_FILE, Preprocessor
+
+#: Values of the `method` inference param.
+METHODS = ("predict",)
+
+
+@dataclass
+class Model:
+    """A fitted preprocessor and native XGBoost model."""
+
+    preprocessor: Preprocessor
+    native: estimator.NativeModel
+
+    @classmethod
+    def load(cls, model_path: Path, preprocessing_path: Path) -> "Model":
+        """Load the native model and its preprocessing state from files."""
+        return cls(Preprocessor.load(preprocessing_path), estimator.load(model_path))
+
+    def save(self, directory: Path) -> dict[str, str]:
+        """Write the model files into `directory`; return them by artifact name."""
+        paths = {
+            "model": directory / estimator.MODEL_FILE,
+            "preprocessing": directory / PREPROCESSING_FILE,
+        }
+        estimator.save(self.native, paths["model"])
+        self.preprocessor.save(paths["preprocessing"])
+        return {name: str(path) for name, path in paths.items()}
+
+    def default_params(self) -> dict[str, Any]:
+        """Inference params the logged model declares, with their defaults."""
+        return {"method": "predict"}
+
+    def resolve(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        """Return `params` over the defaults, refusing values out of range."""
+        return {**self.default_params(), **(params or {})}
+
+    def predict(
+        self, frame: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Run the method named by `params["method"]` (default: `predict`)."""
+        return self._run(frame, self.resolve(params))
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the native model's scores for `frame` (none for no rows).
+
+        One probability column per class, in `preprocessor.classes` order.
+        The evaluation metrics and the promotion gate compare these.
+        """
+        features = self.preprocessor.transform(frame)
+        if not len(features):
+            return np.empty((0, len(self.preprocessor.classes)))
+        return estimator.predict_scores(self.native, features)
+
+    def _run(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+        """Run the method `params["method"]` with resolved `params`."""
+        method = params["method"]
+        if method == "predict":
+            return self._probabilities(frame)
+        raise MlflowException(
+            f"Unknown method {method!r}; allowed: {list(METHODS)}",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+
+    def _probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return one probability column per class, named by the class label."""
+        columns = [str(label) for label in self.preprocessor.classes]
+        return pd.DataFrame(self.scores(frame), columns=columns, index=frame.index)

@@ -1,0 +1,316 @@
+"""Train the model, evaluate it, log it to MLflow and register it.
+
+    python -m my_model.train
+        [--data PATH.csv|.parquet] [--target COLUMN]
+        [--exclude COLUMN ...] [--optional COLUMN ...]
+        [--eval-data PATH.csv|.parquet] [--promote auto|always|never]
+        [--experiment NAME] [--registered-model-name NAME]
+
+Tracking goes to MLFLOW_TRACKING_URI when set, otherwise to MLflow's default
+(a SQLite file in the working directory). A registered version is @challenger
+and becomes @champion as promotion.py decides. The last line printed is the URI
+of the logged model; a problem with the data is one line on stderr, exit 2.
+"""
+
+import argparse
+import sys
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import mlflow
+import pandas as pd
+from mlflow.models import ModelSignature, infer_signature
+from mlflow.models.model import ModelInfo
+from sklearn.datasets import load_breast_cancer
+from sklearn.model_selection import train_test_split
+
+from . import estimator, promotion
+from .evaluation import log_evaluation
+from .logged_model import log_model
+from .model import Model
+from .preprocessing import Preprocessor
+
+DEFAULT_TARGET = "target"
+DEFAULT_EXPERIMENT = "my_model"
+#: Registry name used when --registered-model-name is not given ("" = don't register).
+DEFAULT_REGISTERED_MODEL_NAME = "my_model"
+TEST_SIZE = 0.2
+RANDOM_STATE = 42
+INPUT_EXAMPLE_ROWS = 5
+
+
+class DataError(ValueError):
+    """The training data cannot be used as given."""
+
+
+def load_data(
+    path: Path | None, target: str, exclude: Sequence[str] = (), flag: str = "--data"
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Read features and target from a CSV or Parquet file, or the bundled data.
+
+    Rows without a target are dropped (and counted on stdout); `exclude` names
+    columns, such as ids, that are not features.
+    """
+    if path is None:
+        frame = load_breast_cancer(as_frame=True).frame
+        source = "the bundled dataset"
+    else:
+        frame = read_table(path, flag)
+        source = str(path)
+    if target not in frame.columns:
+        raise DataError(
+            f"Target column {target!r} is not in {source}; "
+            f"columns: {list(frame.columns)}"
+        )
+    check_columns(
+        "--exclude", exclude, [name for name in frame.columns if name != target]
+    )
+    unlabelled = int(frame[target].isna().sum())
+    if unlabelled:
+        print(f"dropped {unlabelled} of {len(frame)} rows without a {target!r} value")
+        frame = frame.dropna(subset=[target])
+    if frame.empty:
+        raise DataError(f"{source} has no rows with a {target!r} value")
+    if frame[target].nunique() != 2:
+        raise DataError(
+            f"Binary classification needs exactly 2 classes in {target!r}; "
+            f"found {frame[target].nunique()}"
+        )
+    return frame.drop(columns=[target, *exclude]), frame[target]
+
+
+def check_columns(flag: str, names: Sequence[str], allowed: list[str]) -> None:
+    """Refuse `names` given with `flag` that are not among the `allowed` columns."""
+    unknown = [name for name in names if name not in allowed]
+    if unknown:
+        raise DataError(
+            f"{flag} {unknown} must name feature columns; features: {allowed}"
+        )
+
+
+def read_table(path: Path, flag: str = "--data") -> pd.DataFrame:
+    """Read a CSV or Parquet file, refusing anything else with a `DataError`."""
+    if path.suffix not in (".csv", ".parquet", ".pq"):
+        raise DataError(f"{flag} must be a .csv or .parquet file; got {path}")
+    if not path.is_file():
+        raise DataError(f"{flag} {path} does not exist")
+    try:
+        if path.suffix == ".csv":
+            return pd.read_csv(path)
+        return pd.read_parquet(path)
+    except (OSError, ValueError) as error:
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise DataError(f"cannot read {path}: {reason}") from error
+
+
+def split(
+    features: pd.DataFrame, target: pd.Series
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
+    """Hold out a test split (train features, test features, train y, test y)."""
+    try:
+        return train_test_split(
+            features,
+            target,
+            test_size=TEST_SIZE,
+            random_state=RANDOM_STATE,
+            stratify=target,
+        )
+    except ValueError as error:
+        raise DataError(f"cannot hold out a test split: {error}") from error
+
+
+def fit_model(
+    features: pd.DataFrame, target: pd.Series, optional: Sequence[str] = ()
+) -> Model:
+    """Fit the preprocessing and the estimator from `build_estimator`.
+
+    `optional` names the features a request may leave out (scored as missing).
+    """
+    try:
+        preprocessor = Preprocessor.fit(
+            features, target, optional, max_categories=estimator.MAX_CATEGORIES
+        )
+    except ValueError as error:
+        raise DataError(str(error)) from error
+    native = estimator.fit(
+        estimator.build_estimator(),
+        preprocessor.transform(features),
+        preprocessor.encode_target(target),
+        preprocessor.categorical,
+    )
+    return Model(preprocessor, native)
+
+
+def model_signature(model: Model, sample: pd.DataFrame) -> ModelSignature:
+    """Build the signature: inputs from the contract, outputs and params inferred."""
+    params = model.default_params()
+    with warnings.catch_warnings():
+        # MLflow's hint that integer columns cannot hold missing values is about
+        # inputs; these are the model's own outputs, which have none.
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains int")
+        inferred = infer_signature(
+            model_output=model.predict(sample, params), params=params
+        )
+    return ModelSignature(
+        model.preprocessor.input_schema(), inferred.outputs, inferred.params
+    )
+
+
+def train(
+    data: Path | None = None,
+    target: str = DEFAULT_TARGET,
+    experiment: str = DEFAULT_EXPERIMENT,
+    registered_model_name: str = DEFAULT_REGISTERED_MODEL_NAME,
+    exclude: Sequence[str] = (),
+    optional: Sequence[str] = (),
+    eval_data: Path | None = None,
+    promote: str = "auto",
+) -> ModelInfo:
+    """Train, evaluate and log the model; register it when a name is given.
+
+    It is evaluated on `eval_data` when given (and then trains on all of
+    `data`), otherwise on a held-out split; the registered version takes
+    @champion as `promotion.promote` decides in mode `promote`.
+    """
+    features, labels = load_data(data, target, exclude)
+    check_columns("--optional", optional, list(features.columns))
+    if eval_data is None:
+        train_features, eval_features, train_labels, eval_labels = split(
+            features, labels
+        )
+    else:
+        train_features, train_labels = features, labels
+        eval_features, eval_labels = evaluation_data(
+            eval_data, target, exclude, features, optional
+        )
+    mlflow.set_experiment(experiment)
+    estimator.autolog()
+    with mlflow.start_run():
+        model = fit_model(train_features, train_labels, optional)
+        try:
+            metrics = log_evaluation(model, eval_features, eval_labels)
+        except ValueError as error:
+            raise DataError(f"cannot evaluate: {error}") from error
+        sample = model.preprocessor.canonical(train_features.head(100))
+        info = log_model(
+            model,
+            signature=model_signature(model, sample),
+            input_example=sample.head(INPUT_EXAMPLE_ROWS),
+            registered_model_name=registered_model_name or None,
+        )
+    for name, value in metrics.items():
+        print(f"{name}: {value:.4f}")
+    if registered_model_name:
+        promotion.promote(
+            registered_model_name,
+            str(info.registered_model_version),
+            model,
+            eval_features,
+            eval_labels,
+            promote,
+        )
+    return info
+
+
+def evaluation_data(
+    path: Path,
+    target: str,
+    exclude: Sequence[str],
+    features: pd.DataFrame,
+    optional: Sequence[str],
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Read `--eval-data`, refusing it without a required training feature.
+
+    The `exclude` columns (ids) are dropped where the file has them.
+    """
+    eval_features, eval_labels = load_data(path, target, flag="--eval-data")
+    eval_features = eval_features.drop(
+        columns=[name for name in exclude if name in eval_features.columns]
+    )
+    missing = [
+        name
+        for name in features.columns
+        if name not in eval_features.columns and name not in optional
+    ]
+    if missing:
+        raise DataError(f"--eval-data {path} lacks the feature column(s) {missing}")
+    return eval_features, eval_labels
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        help="CSV or Parquet file (default: the bundled breast cancer dataset)",
+    )
+    parser.add_argument(
+        "--target", default=DEFAULT_TARGET, help="target column (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--exclude",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="columns that are not features, such as ids",
+    )
+    parser.add_argument(
+        "--optional",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="features a request may leave out (scored as missing); "
+        "every other feature is required",
+    )
+    parser.add_argument(
+        "--eval-data",
+        type=Path,
+        help="CSV or Parquet file to evaluate on and compare with the champion "
+        "(default: a held-out 20%% of --data)",
+    )
+    parser.add_argument(
+        "--promote",
+        choices=promotion.MODES,
+        default="auto",
+        help="auto: @champion only if at least as good as the current one; "
+        "always; never (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--experiment",
+        default=DEFAULT_EXPERIMENT,
+        help="MLflow experiment (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--registered-model-name",
+        default=DEFAULT_REGISTERED_MODEL_NAME,
+        help='registry name; "" skips registration (default: %(default)r)',
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: print the logged model's URI last."""
+    args = parse_args(argv)
+    try:
+        info = train(
+            args.data,
+            args.target,
+            args.experiment,
+            args.registered_model_name,
+            exclude=args.exclude,
+            optional=args.optional,
+            eval_data=args.eval_data,
+            promote=args.promote,
+        )
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(info.model_uri)
+
+
+if __name__ == "__main__":
+    main()

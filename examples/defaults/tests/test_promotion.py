@@ -1,0 +1,75 @@
+"""Promotion: a new version takes @champion only when it is at least as good."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow import MlflowClient
+
+from my_model.model import Model
+from my_model.promotion import (
+    CHALLENGER_ALIAS,
+    CHAMPION_ALIAS,
+    Challenger,
+    decide,
+    improvement,
+)
+from my_model.train import load_data, split, train
+
+
+@pytest.fixture(scope="module")
+def data_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The bundled data as CSV: training rows, the same with shuffled labels,
+    and evaluation rows."""
+    features, target = load_data(None, "target")
+    train_features, eval_features, train_target, eval_target = split(features, target)
+    shuffled = np.random.default_rng(0).permutation(train_target.to_numpy())
+    frames = {
+        "clean": train_features.assign(target=train_target),
+        "noisy": train_features.assign(target=shuffled),
+        "eval": eval_features.assign(target=eval_target),
+    }
+    directory = tmp_path_factory.mktemp("promotion")
+    for name, frame in frames.items():
+        frame.to_csv(directory / f"{name}.csv", index=False)
+    return {name: directory / f"{name}.csv" for name in frames}
+
+
+def test_a_worse_version_stays_challenger(
+    data_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    name = "promotion-check"
+    common = {"registered_model_name": name, "eval_data": data_files["eval"]}
+    first = train(data_files["clean"], **common)
+    second = train(data_files["noisy"], **common)
+    assert "stays @challenger" in capsys.readouterr().out
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+    challenger = client.get_model_version_by_alias(name, CHALLENGER_ALIAS)
+    assert champion.version == first.registered_model_version
+    assert challenger.version == second.registered_model_version
+    first_tags = client.get_model_version(name, champion.version).tags
+    tags = challenger.tags
+    assert first_tags["promotion.decision"] == "promoted"
+    assert tags["promotion.decision"] == "not promoted"
+    assert tags["promotion.champion_version"] == str(champion.version)
+    # The champion, scored again by its own code on the same data, says the
+    # same as when it was new, and the shuffled labels made a worse model.
+    champion_value = float(tags["promotion.champion_value"])
+    assert champion_value == pytest.approx(
+        float(first_tags["promotion.challenger_value"])
+    )
+    assert improvement(float(tags["promotion.challenger_value"]), champion_value) < 0
+
+
+@pytest.mark.parametrize(
+    ("mode", "promoted"), [("auto", True), ("always", True), ("never", False)]
+)
+def test_the_first_version_is_promoted_unless_never(
+    model: Model, test_features: pd.DataFrame, mode: str, promoted: bool
+) -> None:
+    challenger = Challenger("first", "1", model, test_features, np.empty(0), 0.5)
+    decision = decide(challenger, mode, None)
+    assert decision.promoted is promoted
+    assert decision.champion_version is None

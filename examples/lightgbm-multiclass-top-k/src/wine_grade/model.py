@@ -1,0 +1,162 @@
+"""The model MLflow serves: preprocessing, the native model and predict semantics."""
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
+
+from . import estimator
+from .preprocessing import PREPROCESSING_FILE, Preprocessor
+
+#: Values of the `method` inference param.
+METHODS = ("predict", "predict_proba", "explain")
+#: Classes returned when the request does not set `k` (at most all of them).
+DEFAULT_K = 3
+
+
+@dataclass
+class Model:
+    """A fitted preprocessor and native LightGBM model."""
+
+    preprocessor: Preprocessor
+    native: estimator.NativeModel
+
+    @classmethod
+    def load(cls, model_path: Path, preprocessing_path: Path) -> "Model":
+        """Load the native model and its preprocessing state from files."""
+        return cls(Preprocessor.load(preprocessing_path), estimator.load(model_path))
+
+    def save(self, directory: Path) -> dict[str, str]:
+        """Write the model files into `directory`; return them by artifact name."""
+        paths = {
+            "model": directory / estimator.MODEL_FILE,
+            "preprocessing": directory / PREPROCESSING_FILE,
+        }
+        estimator.save(self.native, paths["model"])
+        self.preprocessor.save(paths["preprocessing"])
+        return {name: str(path) for name, path in paths.items()}
+
+    def default_params(self) -> dict[str, Any]:
+        """Inference params the logged model declares, with their defaults."""
+        return {
+            "method": "predict",
+            "k": min(DEFAULT_K, len(self.preprocessor.classes)),
+        }
+
+    def resolve(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        """Return `params` over the defaults, refusing values out of range."""
+        params = {**self.default_params(), **(params or {})}
+        classes = len(self.preprocessor.classes)
+        params["k"] = _number(params, "k", int, low=1, high=classes)
+        return params
+
+    def predict(
+        self, frame: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Run the method named by `params["method"]` (default: `predict`)."""
+        return self._run(frame, self.resolve(params))
+
+    def predict_proba(
+        self, frame: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Return one probability column per class, named by the class label."""
+        return self.predict(frame, {**(params or {}), "method": "predict_proba"})
+
+    def explain(
+        self, frame: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Return per-feature contributions plus `bias`, summing to the raw score."""
+        return self.predict(frame, {**(params or {}), "method": "explain"})
+
+    def scores(self, frame: pd.DataFrame) -> np.ndarray:
+        """Return the native model's scores for `frame` (none for no rows).
+
+        One probability column per class, in `preprocessor.classes` order.
+        The evaluation metrics and the promotion gate compare these.
+        """
+        features = self.preprocessor.transform(frame)
+        if not len(features):
+            return np.empty((0, len(self.preprocessor.classes)))
+        return estimator.predict_scores(self.native, features)
+
+    def _run(self, frame: pd.DataFrame, params: dict[str, Any]) -> pd.DataFrame:
+        """Run the method `params["method"]` with resolved `params`."""
+        method = params["method"]
+        if method == "predict":
+            return self._top_k(frame, params["k"])
+        if method == "predict_proba":
+            return self._probabilities(frame)
+        if method == "explain":
+            return self._explain(frame)
+        raise MlflowException(
+            f"Unknown method {method!r}; allowed: {list(METHODS)}",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+
+    def _top_k(self, frame: pd.DataFrame, k: int) -> pd.DataFrame:
+        """Return the k most likely classes (`label_i`) and scores (`score_i`)."""
+        scores = self.scores(frame)
+        best = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+        labels = np.asarray(self.preprocessor.classes)[best]
+        top_scores = np.take_along_axis(scores, best, axis=1)
+        columns = {f"label_{i + 1}": labels[:, i] for i in range(k)}
+        columns.update({f"score_{i + 1}": top_scores[:, i] for i in range(k)})
+        return pd.DataFrame(columns, index=frame.index)
+
+    def _probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return one probability column per class, named by the class label."""
+        columns = [str(label) for label in self.preprocessor.classes]
+        return pd.DataFrame(self.scores(frame), columns=columns, index=frame.index)
+
+    def _explain(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature contributions to the predicted class's raw score.
+
+        Columns: `label` (the explained class), one per feature, and `bias`;
+        the feature columns and `bias` of a row sum to that class's raw score.
+        """
+        contributions = self._contributions(self.preprocessor.transform(frame))
+        best = contributions.sum(axis=2).argmax(axis=1)
+        rows = contributions[np.arange(len(best)), best]
+        explained = pd.DataFrame(
+            rows, columns=[*self.preprocessor.features, "bias"], index=frame.index
+        )
+        explained.insert(0, "label", np.asarray(self.preprocessor.classes)[best])
+        return explained
+
+    def _contributions(self, features: np.ndarray) -> np.ndarray:
+        """Return exact contributions per row and class; none for no rows."""
+        if len(features):
+            return estimator.contributions(self.native, features)
+        classes = len(self.preprocessor.classes)
+        return np.empty((0, classes, len(self.preprocessor.features) + 1))
+
+
+def _number(
+    params: dict[str, Any],
+    name: str,
+    kind: type,
+    low: float,
+    high: float | None = None,
+) -> Any:
+    """Read a numeric param, refusing values of the wrong type or range."""
+    value = params[name]
+    allowed = f"[{low}, {high}]" if high is not None else f">= {low}"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise MlflowException(
+            f"Param '{name}' must be a number in {allowed}; got {value!r}",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    if kind is int and value != int(value):
+        raise MlflowException(
+            f"Param '{name}' must be a whole number in {allowed}; got {value!r}",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    if value < low or (high is not None and value > high):
+        raise MlflowException(
+            f"Param '{name}' must be in {allowed}; got {value!r}",
+            error_code=INVALID_PARAMETER_VALUE,
+        )
+    return kind(value)

@@ -1,0 +1,219 @@
+"""The batch scoring CLI with the local engine: streaming, kept columns, atomic
+output, progress and errors that name the failing rows."""
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from wine_grade.model import METHODS, Model
+from wine_grade.score import (
+    ScoringError,
+    main,
+    progress_bar,
+    score_local,
+)
+
+
+@pytest.fixture
+def scoring_input(test_features: pd.DataFrame) -> pd.DataFrame:
+    """Held-out features with an id column the model does not use."""
+    frame = test_features.reset_index(drop=True)
+    return frame.assign(row_id=range(len(frame)))
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".csv"])
+def test_score_local_matches_predict_and_keeps_ids(
+    cli_model_uri: str,
+    model: Model,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    suffix: str,
+) -> None:
+    source = tmp_path / f"input{suffix}"
+    if suffix == ".csv":
+        scoring_input.to_csv(source, index=False)
+    else:
+        scoring_input.to_parquet(source, index=False)
+    output = tmp_path / f"scored{suffix}"
+    rows = score_local(cli_model_uri, source, output, batch_size=17, keep=["row_id"])
+    assert rows == len(scoring_input)
+    result = pd.read_csv(output) if suffix == ".csv" else pd.read_parquet(output)
+    features = scoring_input.drop(columns="row_id")
+    expected = model.predict(features).reset_index(drop=True)
+    assert list(result.columns) == ["row_id", *map(str, expected.columns)]
+    assert result["row_id"].tolist() == list(range(len(scoring_input)))
+    pd.testing.assert_frame_equal(
+        result.drop(columns="row_id"),
+        expected.set_axis(list(map(str, expected.columns)), axis=1),
+        check_dtype=False,
+    )
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_score_runs_every_method(
+    cli_model_uri: str,
+    model: Model,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    method: str,
+) -> None:
+    source = tmp_path / "input.parquet"
+    scoring_input.to_parquet(source, index=False)
+    output = tmp_path / "scored.parquet"
+    score_local(cli_model_uri, source, output, params={"method": method})
+    expected = model.predict(scoring_input.drop(columns="row_id"), {"method": method})
+    assert list(pd.read_parquet(output).columns) == list(map(str, expected.columns))
+
+
+def test_a_bad_batch_stops_with_its_row_range_and_column(
+    cli_model_uri: str, scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    column = scoring_input.columns[2]
+    broken = scoring_input.astype({column: object})
+    broken.loc[15, column] = "not a number"
+    source = tmp_path / "input.csv"
+    broken.to_csv(source, index=False)
+    output = tmp_path / "scored.csv"
+    with pytest.raises(ScoringError) as error:
+        score_local(cli_model_uri, source, output, batch_size=10)
+    assert str(error.value).startswith("rows 10-19: ")
+    assert column in str(error.value)
+    assert not output.exists()
+    assert [path.name for path in tmp_path.iterdir()] == ["input.csv"]
+
+
+def test_cli_is_quiet_without_a_terminal(
+    cli_model_uri: str,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "input.parquet"
+    scoring_input.to_parquet(source, index=False)
+    output = tmp_path / "scored.parquet"
+    main(
+        ["--model-uri", cli_model_uri, "--input", str(source), "--output", str(output)]
+    )
+    captured = capsys.readouterr()
+    assert "rows/s" not in captured.err
+    assert captured.out.strip().splitlines()[-1] == str(output)
+
+
+def test_chunks_with_different_dtypes_score_like_floats(
+    cli_model_uri: str, model: Model, scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    column = scoring_input.columns[0]
+    frame = scoring_input.head(40).copy()
+    # Whole numbers (read back as int64) in the first chunk, a fraction and a
+    # gap (float64) in the second.
+    frame[column] = frame[column].round().astype("Int64").astype(object)
+    frame.loc[25, column] = 3.5
+    frame.loc[35, column] = None
+    source = tmp_path / "input.csv"
+    frame.to_csv(source, index=False)
+    output = tmp_path / "scored.csv"
+    score_local(cli_model_uri, source, output, batch_size=20, keep=["row_id"])
+    features = frame.drop(columns="row_id").astype({column: "float64"})
+    expected = model.predict(features).reset_index(drop=True)
+    result = pd.read_csv(output).drop(columns="row_id")
+    pd.testing.assert_frame_equal(
+        result,
+        expected.set_axis(list(map(str, expected.columns)), axis=1),
+        check_dtype=False,
+    )
+
+
+def run_cli(arguments: list[str], capsys: pytest.CaptureFixture[str]) -> str:
+    """Run the score CLI expecting a one-line error with status 2; return it."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        main(arguments)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert error.startswith("error: ")
+    return error
+
+
+def test_an_unknown_model_is_a_one_line_error(
+    scoring_input: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "input.parquet"
+    scoring_input.to_parquet(source, index=False)
+    uri = "models:/no_such_model@champion"
+    arguments = ["--model-uri", uri, "--input", str(source), "--output", "o.csv"]
+    assert uri in run_cli(arguments, capsys)
+
+
+def test_an_unreadable_input_is_a_one_line_error(
+    cli_model_uri: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "input.parquet"
+    source.write_bytes(b"this is not parquet")
+    output = tmp_path / "scored.parquet"
+    arguments = ["--model-uri", cli_model_uri, "--input", str(source)]
+    error = run_cli([*arguments, "--output", str(output)], capsys)
+    assert f"cannot read {source}" in error
+    assert not output.exists()
+
+
+def test_a_missing_column_stops_scoring_with_a_one_line_error(
+    cli_model_uri: str,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    column = scoring_input.columns[0]
+    source = tmp_path / "input.parquet"
+    scoring_input.drop(columns=column).to_parquet(source, index=False)
+    arguments = ["--model-uri", cli_model_uri, "--input", str(source)]
+    error = run_cli([*arguments, "--output", str(tmp_path / "o.csv")], capsys)
+    assert error.startswith("error: rows 0-")
+    assert column in error
+
+
+def test_params_are_typed_by_the_signature(
+    cli_model_uri: str,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "input.parquet"
+    scoring_input.to_parquet(source, index=False)
+    common = ["--model-uri", cli_model_uri, "--input", str(source)]
+    output = tmp_path / "scored.parquet"
+    main([*common, "--output", str(output), "--param", "method=predict"])
+    assert len(pd.read_parquet(output)) == len(scoring_input)
+    error = run_cli([*common, "--output", "o.csv", "--param", "colour=red"], capsys)
+    assert "unknown param 'colour'" in error
+    error = run_cli([*common, "--output", "o.csv", "--param", "k=two"], capsys)
+    assert "param 'k' must be a whole number; got 'two'" in error
+    main([*common, "--output", str(output), "--param", "k=1"])
+    assert list(pd.read_parquet(output).columns) == ["label_1", "score_1"]
+
+
+def test_cli_refuses_an_unknown_format(tmp_path: Path) -> None:
+    source = tmp_path / "input.json"
+    source.write_text("{}")
+    with pytest.raises(SystemExit):
+        main(["--model-uri", "models:/x", "--input", str(source), "--output", "o.csv"])
+
+
+class Terminal(io.StringIO):
+    """A stream that says it is a terminal."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_shows_rows_rate_and_time_left_on_a_terminal() -> None:
+    stream = Terminal()
+    with progress_bar(total=1_000, stream=stream) as progress:
+        progress.update(250)
+    line = stream.getvalue()
+    assert "250/1000" in line
+    assert "rows/s" in line
+    assert "<" in line  # elapsed<remaining

@@ -1,0 +1,52 @@
+"""Score data with a registered model's own logged code, in a process of its own.
+
+    python -I champion_scores.py TRACKING_URI REGISTRY_URI MODEL_URI FEATURES OUTPUT
+
+`promotion.py` runs this file as a script, never imports it: a process that has
+imported this package already would run its modules for any other version of
+it too. Reads FEATURES (Parquet) and writes OUTPUT (JSON: `scores`, their
+`dtype`, `classes`); a model that cannot score them is one line on stderr,
+exit status 2.
+"""
+
+import json
+import sys
+
+import mlflow
+import pandas as pd
+from mlflow.exceptions import MlflowException
+
+
+def raw_model(loaded: mlflow.pyfunc.PyFuncModel) -> object:
+    """Return the project's model inside a loaded pyfunc, whatever its packaging."""
+    try:
+        return loaded.unwrap_python_model().model
+    except MlflowException:
+        return loaded.get_raw_model()
+
+
+def main(argv: list[str]) -> None:
+    """Score the features file with the model and write what it says."""
+    tracking_uri, registry_uri, model_uri, features_path, output_path = argv
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_registry_uri(registry_uri)
+    try:
+        model = raw_model(mlflow.pyfunc.load_model(model_uri))
+        # Models logged by template versions before 0.3 call it `_scores`.
+        score = getattr(model, "scores", None) or model._scores
+        scores = score(pd.read_parquet(features_path))
+    except Exception as error:  # anything the other version's code raises
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        print(reason, file=sys.stderr)
+        raise SystemExit(2) from None
+    answer = {
+        "scores": scores.tolist(),
+        "dtype": str(scores.dtype),
+        "classes": getattr(model.preprocessor, "classes", None),
+    }
+    with open(output_path, "w") as output:
+        json.dump(answer, output)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

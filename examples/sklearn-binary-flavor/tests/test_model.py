@@ -1,0 +1,110 @@
+"""Predict semantics, params and extra methods of the in-memory model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+from mlflow.exceptions import MlflowException
+
+from churn_risk import estimator
+from churn_risk.model import METHODS, Model
+
+
+def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:
+    """What the native model says for `frame`, bypassing the wrapper."""
+    return estimator.predict_scores(model.native, model.preprocessor.transform(frame))
+
+
+def test_predict_applies_the_default_threshold(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    result = model.predict(test_features)
+    assert list(result.columns) == ["label"]
+    negative, positive = model.preprocessor.classes
+    expected = np.where(scores(model, test_features)[:, 1] >= 0.5, positive, negative)
+    np.testing.assert_array_equal(result["label"].to_numpy(), expected)
+
+
+def test_threshold_param_moves_the_decision(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    negative, positive = model.preprocessor.classes
+    everything = model.predict(test_features, {"threshold": 0.0})
+    assert (everything["label"] == positive).all()
+    low = (model.predict(test_features, {"threshold": 0.2})["label"] == positive).sum()
+    high = (model.predict(test_features, {"threshold": 0.8})["label"] == positive).sum()
+    assert low > high
+    probabilities = scores(model, test_features)[:, 1]
+    assert high == (probabilities >= 0.8).sum()
+
+
+@pytest.mark.parametrize("threshold", [-0.1, 1.5, "high"])
+def test_threshold_outside_zero_to_one_is_refused(
+    model: Model, test_features: pd.DataFrame, threshold: object
+) -> None:
+    with pytest.raises(MlflowException, match="threshold"):
+        model.predict(test_features, {"threshold": threshold})
+
+
+def test_predict_keeps_the_input_index(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    assert model.predict(test_features).index.equals(test_features.index)
+
+
+def test_method_param_predict_is_the_default(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    expected = model.predict(test_features)
+    pd.testing.assert_frame_equal(
+        model.predict(test_features, {"method": "predict"}), expected
+    )
+
+
+def test_unknown_method_is_refused_with_the_allowed_list(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    with pytest.raises(MlflowException) as error:
+        model.predict(test_features, {"method": "transform"})
+    assert "'transform'" in error.value.message
+    for method in METHODS:
+        assert method in error.value.message
+
+
+def test_an_empty_frame_gets_an_empty_answer(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    for method in METHODS:
+        empty = model.predict(test_features.head(0), {"method": method})
+        some = model.predict(test_features.head(3), {"method": method})
+        assert len(empty) == 0
+        assert list(empty.columns) == list(some.columns)
+
+
+def test_a_missing_column_is_refused_by_name(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    column = test_features.columns[0]
+    with pytest.raises(MlflowException, match=column):
+        model.predict(test_features.drop(columns=column))
+
+
+def test_a_string_in_a_numeric_column_is_refused_by_name(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    column = test_features.columns[1]
+    broken = test_features.astype({column: object})
+    broken.iloc[0, 1] = "not a number"
+    with pytest.raises(MlflowException, match=f"{column}.*not a number"):
+        model.predict(broken)
+
+
+def test_predict_proba_returns_probabilities_per_class(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    result = model.predict_proba(test_features)
+    assert list(result.columns) == [str(label) for label in model.preprocessor.classes]
+    np.testing.assert_allclose(result.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(result.to_numpy(), scores(model, test_features))
+    pd.testing.assert_frame_equal(
+        model.predict(test_features, {"method": "predict_proba"}), result
+    )
