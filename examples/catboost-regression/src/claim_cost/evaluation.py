@@ -30,9 +30,7 @@ def log_evaluation(
     model: Model, features: pd.DataFrame, target: pd.Series
 ) -> dict[str, float]:
     """Log `model`'s metrics and plots on held-out data; return the metrics."""
-    predicted = estimator.predict_scores(
-        model.native, model.preprocessor.transform(features)
-    )
+    predicted = model.scores(features)
     actual = model.preprocessor.encode_target(target)
     result = metrics(actual, predicted)
     mlflow.log_metrics(result)

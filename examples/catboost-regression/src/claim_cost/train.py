@@ -204,6 +204,7 @@ def train(
             model,
             eval_features,
             eval_labels,
+            metrics[promotion.PROMOTION_METRIC],
             promote,
         )
     return info

@@ -38,9 +38,7 @@ def log_evaluation(
     model: Model, features: pd.DataFrame, target: pd.Series
 ) -> dict[str, float]:
     """Log `model`'s metrics and plots on held-out data; return the metrics."""
-    scores = estimator.predict_scores(
-        model.native, model.preprocessor.transform(features)
-    )
+    scores = model.scores(features)
     encoded = model.preprocessor.encode_target(target)
     labels = [str(label) for label in model.preprocessor.classes]
     result = metrics(encoded, scores)

@@ -98,19 +98,20 @@ def promote(
     model: Model,
     features: pd.DataFrame,
     target: pd.Series,
+    value: float,
     mode: str = "auto",
 ) -> Decision:
     """Decide whether `version` of `name` takes `champion`; print and record it.
 
     `model` is that version, in this process; `features` and `target` are the
-    evaluation data both it and the champion are judged on.
+    evaluation data both it and the champion are judged on, and `value` is its
+    PROMOTION_METRIC there (what `evaluation.log_evaluation` returned).
     """
     if mode not in MODES:
         raise ValueError(f"promote mode must be one of {list(MODES)}; got {mode!r}")
     client = MlflowClient()
     client.set_registered_model_alias(name, CHALLENGER_ALIAS, version)
     truth = model.preprocessor.encode_target(target)
-    value = metrics(truth, model.scores(features))[PROMOTION_METRIC]
     challenger = Challenger(name, version, model, features, truth, value)
     for _ in range(ATTEMPTS):
         champion = current_champion(client, name)
