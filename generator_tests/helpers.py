@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import copier
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -155,6 +156,11 @@ def commit_all(cwd: Path, message: str) -> None:
 def init_repo(path: Path) -> None:
     """Make `path` a git repository with a committer identity."""
     git(path, "init", "-q", "-b", "main")
+    set_identity(path)
+
+
+def set_identity(path: Path) -> None:
+    """Give the git repository at `path` a committer identity."""
     git(path, "config", "user.email", "tests@example.com")
     git(path, "config", "user.name", "Template Tests")
     git(path, "config", "commit.gpgsign", "false")
@@ -193,3 +199,59 @@ def template_repo_at_versions(target: Path) -> Path:
     (repo / "template/src/{{package_name}}/py.typed").write_text("")
     commit_and_tag(repo, "v0.3.0")
     return repo
+
+
+# --- The released versions (releases.yml), tagged in a clone -------------------
+
+RELEASES_FILE = REPO / "releases.yml"
+
+
+def releases() -> list[dict]:
+    """The released versions, oldest first: version, commit and date."""
+    return yaml.safe_load(RELEASES_FILE.read_text())
+
+
+def tag_release(repo: Path, release: dict) -> None:
+    """Tag `release` in `repo` as v<version>, or check the tag already there."""
+    tag, commit = f"v{release['version']}", release["commit"]
+    known = subprocess.run(
+        ["git", "cat-file", "-e", f"{commit}^{{commit}}"], cwd=repo, text=True
+    )
+    assert known.returncode == 0, (
+        f"releases.yml: {tag} is commit {commit}, which this repository's history "
+        "lacks (a shallow clone? run `git fetch --unshallow`)"
+    )
+    tagged = subprocess.run(
+        ["git", "rev-parse", "-q", "--verify", f"refs/tags/{tag}^{{commit}}"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    if tagged.returncode == 0:
+        assert tagged.stdout.strip() == commit, (
+            f"tag {tag} is {tagged.stdout.strip()}, releases.yml says {commit}"
+        )
+    else:
+        git(repo, "tag", tag, commit)
+
+
+def template_repo_at_releases(target: Path) -> str:
+    """Clone this repository to `target`, tag every release of releases.yml and
+    commit this checkout's template (with uncommitted changes) on top.
+
+    Returns that last commit: the current tree, which updates go to.
+    """
+    run(["git", "clone", "-q", str(REPO), str(target)], cwd=target.parent)
+    set_identity(target)
+    for release in releases():
+        tag_release(target, release)
+    for part in TEMPLATE_PARTS:
+        path = target / part
+        if path.is_dir():
+            shutil.rmtree(path)
+        else:
+            path.unlink(missing_ok=True)
+    copy_template(target)
+    git(target, "add", "-A")
+    git(target, "commit", "-q", "--no-verify", "--allow-empty", "-m", "working tree")
+    return git(target, "rev-parse", "HEAD").strip()

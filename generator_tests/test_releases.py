@@ -1,0 +1,382 @@
+"""Every released version updates to the current tree as a fresh copy would.
+
+In a clone of this repository tagged from releases.yml, with this checkout's
+template committed on top (the current tree), a project is copied at every
+released version for answer sets that version could give, committed, edited by
+its owner and updated to the current tree. It must then equal a fresh copy of
+the current tree with the same answers and the same owner edits (but for
+`_commit`), with no conflict markers or *.rej files. Copier refuses the update
+without trust exactly when it crosses a version that has a migration. For one
+answer set per version, the updated project's own tests run.
+"""
+
+import difflib
+import re
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import copier
+import jinja2
+import pytest
+import yaml
+from helpers import (
+    PYTHON,
+    REPO,
+    commit_all,
+    git,
+    init_repo,
+    package_name,
+    project_env,
+    releases,
+    render,
+    run,
+    template_repo_at_releases,
+)
+from packaging.version import Version
+
+RELEASES = releases()
+VERSIONS = [release["version"] for release in RELEASES]
+#: The versions copier.yml's migrations are for.
+MIGRATIONS = [
+    Version(migration["version"])
+    for migration in yaml.safe_load((REPO / "copier.yml").read_text())["_migrations"]
+]
+#: Answer sets each released version could give: the defaults, a loader_module
+#: project (the 0.2.0 migration renames its loader) and other frameworks, tasks,
+#: outputs, packagings and extra methods of that version.
+ANSWERS = {
+    "0.1.0": {
+        "defaults": {},
+        "loader-module": {
+            "task": "multiclass",
+            "predict_output": "label",
+            "packaging": "loader_module",
+            "extra_methods": ["predict_proba"],
+        },
+        "sklearn-regression-wrapper": {
+            "framework": "sklearn",
+            "task": "regression",
+            "predict_output": "value",
+            "packaging": "wrapper",
+            "extra_methods": ["predict_batch"],
+        },
+        "xgboost-thresholded-artifacts": {
+            "project_name": "Card Risk",
+            "python_version": "3.12",
+            "predict_output": "thresholded_label",
+            "packaging": "artifacts",
+            "extra_methods": ["predict_proba", "explain"],
+        },
+    },
+    "0.2.0": {
+        "defaults": {},
+        "lightgbm-top-k-loader-module": {
+            "framework": "lightgbm",
+            "task": "multiclass",
+            "predict_output": "top_k",
+            "packaging": "loader_module",
+            "extra_methods": ["predict_proba", "explain"],
+        },
+        "catboost-regression-wrapper": {
+            "framework": "catboost",
+            "task": "regression",
+            "predict_output": "value",
+            "packaging": "wrapper",
+            "extra_methods": ["predict_batch", "explain"],
+            "registered_model_prefix": "fraud.",
+        },
+        "sklearn-positive-artifacts": {
+            "project_name": "Card Risk",
+            "framework": "sklearn",
+            "predict_output": "positive_probability",
+            "packaging": "artifacts",
+            "extra_methods": ["predict_batch"],
+        },
+    },
+}
+#: The answer set per version whose updated project runs its own tests.
+RUN_TESTS = {"0.1.0": "loader-module", "0.2.0": "catboost-regression-wrapper"}
+CASES = [
+    pytest.param(
+        version,
+        label,
+        marks=pytest.mark.xdist_group(f"release-{version}-{label}"),
+        id=f"{version}-{label}",
+    )
+    for version, answer_sets in ANSWERS.items()
+    for label in answer_sets
+]
+
+# --- The owner's edits -------------------------------------------------------------
+
+README_LINE = "Owned by the fraud team; ask in #fraud-ml.\n"
+PINS_DOC = (
+    '    """Pin every distribution the model imports to its installed version."""\n'
+)
+PINS_EDIT = '    """Pin what the model imports; the fraud team reviews these pins."""\n'
+LOADER_DOC = '"""Load the model from the directory logged as `data_path`."""'
+LOADER_EDIT = (
+    '"""Load the model from the directory logged as `data_path` (fraud team)."""'
+)
+FEATURES = (
+    '"""Feature helpers the team added."""\n\n\n'
+    "def ratio(a: float, b: float) -> float:\n"
+    '    """Return a / b."""\n    return a / b\n'
+)
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in `path`."""
+    text = path.read_text()
+    assert text.count(old) == 1, f"{path}: expected {old!r} once"
+    path.write_text(text.replace(old, new))
+
+
+def edit_as_owner(project: Path) -> dict[str, str]:
+    """Edit as an owner would; returns the text each edited file must keep."""
+    package = package_name(project)
+    src = project / "src" / package
+    with (project / "README.md").open("a") as readme:
+        readme.write("\n" + README_LINE)
+    replace_once(src / "environment.py", PINS_DOC, PINS_EDIT)
+    (src / "features.py").write_text(FEATURES)
+    (project / "tests" / "test_features.py").write_text(
+        f"from {package}.features import ratio\n\n\n"
+        "def test_ratio() -> None:\n    assert ratio(6, 3) == 2\n"
+    )
+    kept = {
+        "README.md": README_LINE,
+        f"src/{package}/environment.py": PINS_EDIT,
+        f"src/{package}/features.py": FEATURES,
+        "tests/test_features.py": "def test_ratio()",
+    }
+    for loader in (src / "pyfunc_model.py", src / "loader.py"):
+        if loader.is_file() and "def _load_pyfunc(" in loader.read_text():
+            replace_once(loader, LOADER_DOC, LOADER_EDIT)
+            kept[f"src/{package}/loader.py"] = LOADER_EDIT
+    return kept
+
+
+# --- Copying at a release and updating ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class Updated:
+    """A project copied at a release, edited and updated; and its fresh twin."""
+
+    project: Path
+    fresh: Path
+    kept: dict[str, str]
+    refused_without_trust: bool
+
+
+def update(project: Path, vcs_ref: str, trust: bool) -> None:
+    copier.run_update(
+        str(project),
+        vcs_ref=vcs_ref,
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+        unsafe=trust,
+    )
+
+
+def copy_edit_update(
+    template: Path, current: str, version: str, answers: dict, root: Path
+) -> Updated:
+    """Copy at v`version`, commit, edit as the owner, commit, update to `current`.
+
+    The update runs without trust first; when Copier refuses it, it must have
+    changed nothing, and it runs again with trust.
+    """
+    project = render(template, root / "project", answers, f"v{version}")
+    init_repo(project)
+    commit_all(project, f"generated from v{version}")
+    kept = edit_as_owner(project)
+    commit_all(project, "owner edits")
+    try:
+        update(project, current, trust=False)
+        refused = False
+    except copier.errors.UnsafeTemplateError:
+        refused = True
+        assert git(project, "status", "--porcelain") == ""
+        update(project, current, trust=True)
+    fresh = render(template, root / "fresh", answers, current)
+    edit_as_owner(fresh)
+    return Updated(project, fresh, kept, refused)
+
+
+@pytest.fixture(scope="module")
+def template_git(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    """The tagged clone (made once per worker) and its current-tree commit."""
+    clone = tmp_path_factory.mktemp("releases") / "template"
+    return clone, template_repo_at_releases(clone)
+
+
+@pytest.fixture(scope="module")
+def updated(
+    template_git: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[[str, str], Updated]:
+    """Projects updated from a release, made once per (version, answer set)."""
+    cache: dict[tuple[str, str], Updated] = {}
+
+    def get(version: str, label: str) -> Updated:
+        if (version, label) not in cache:
+            root = tmp_path_factory.mktemp(f"v{version}") / label
+            root.mkdir()
+            answers = ANSWERS[version][label]
+            cache[version, label] = copy_edit_update(
+                *template_git, version, answers, root
+            )
+        return cache[version, label]
+
+    return get
+
+
+# --- Comparing -------------------------------------------------------------------
+
+
+def files(root: Path) -> dict[str, str]:
+    """Every file of a project but git's, by relative path; `_commit` left out."""
+    found = {
+        str(path.relative_to(root)): path.read_text()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+        and not {".git", "__pycache__"} & set(path.relative_to(root).parts)
+    }
+    found[".copier-answers.yml"] = re.sub(
+        r"(?m)^_commit: .*\n", "", found[".copier-answers.yml"]
+    )
+    return found
+
+
+def differences(updated: Path, fresh: Path) -> list[str]:
+    """Files missing, extra or different in `updated`, with unified diffs."""
+    mine, theirs = files(updated), files(fresh)
+    found = [f"only after the update: {name}" for name in mine.keys() - theirs.keys()]
+    found += [f"only in a fresh copy: {name}" for name in theirs.keys() - mine.keys()]
+    for name in sorted(mine.keys() & theirs.keys()):
+        if mine[name] != theirs[name]:
+            diff = difflib.unified_diff(
+                theirs[name].splitlines(keepends=True),
+                mine[name].splitlines(keepends=True),
+                f"fresh/{name}",
+                f"updated/{name}",
+            )
+            found.append("".join(diff)[:3000])
+    return found
+
+
+def leftovers(project: Path) -> list[str]:
+    """Conflict markers and *.rej files an update left."""
+    marker = re.compile(r"(?m)^(<<<<<<<|>>>>>>>)( |$)")
+    return [
+        name
+        for name, text in files(project).items()
+        if name.endswith(".rej") or marker.search(text)
+    ]
+
+
+def crosses_a_migration(version: str) -> bool:
+    """Whether an update from `version` to the current tree runs a migration."""
+    latest = Version(VERSIONS[-1])
+    return any(Version(version) < migration <= latest for migration in MIGRATIONS)
+
+
+def commit_of(project: Path) -> str:
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    return answers["_commit"]
+
+
+# --- Tests ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("version", "label"), CASES)
+def test_update_from_a_release_equals_a_fresh_copy(
+    updated: Callable[[str, str], Updated], version: str, label: str
+) -> None:
+    result = updated(version, label)
+    assert result.refused_without_trust == crosses_a_migration(version)
+    assert leftovers(result.project) == []
+    for name, text in result.kept.items():
+        assert text in (result.project / name).read_text(), f"owner edit lost: {name}"
+    assert commit_of(result.project) == commit_of(result.fresh) != f"v{version}"
+    found = differences(result.project, result.fresh)
+    assert found == [], "\n".join(found)
+
+
+@pytest.mark.end_to_end
+@pytest.mark.parametrize(
+    ("version", "label"),
+    [case for case in CASES if RUN_TESTS[case.values[0]] == case.values[1]],
+)
+def test_updated_project_passes_its_own_tests(
+    updated: Callable[[str, str], Updated], tmp_path: Path, version: str, label: str
+) -> None:
+    project = shutil.copytree(updated(version, label).project, tmp_path / label)
+    result = run(
+        [PYTHON, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-n", "2"],
+        cwd=project,
+        env=project_env(project),
+    )
+    assert "PASSED tests/test_features.py::test_ratio" in result.stdout
+    assert "skipped" not in result.stdout
+
+
+def release_choices(clone: Path, commit: str, question: str) -> tuple[list, object]:
+    """The values a question allowed at `commit`, and its default."""
+    config = yaml.safe_load(git(clone, "show", f"{commit}:copier.yml"))[question]
+    listed = config["choices"]
+    if isinstance(listed, str):  # rendered from the includes of that commit
+        loader = jinja2.FunctionLoader(
+            lambda name: git(clone, "show", f"{commit}:{name}")
+        )
+        listed = yaml.safe_load(
+            jinja2.Environment(loader=loader).from_string(listed).render()
+        )
+    if isinstance(listed, dict):
+        listed = list(listed.values())
+    values = [value["value"] if isinstance(value, dict) else value for value in listed]
+    return values, config["default"]
+
+
+def test_releases_are_the_changelog_versions_and_all_covered() -> None:
+    changelog = (REPO / "CHANGELOG.md").read_text()
+    assert VERSIONS == re.findall(r"(?m)^## (\d+\.\d+\.\d+)$", changelog)[::-1]
+    assert VERSIONS == sorted(set(VERSIONS), key=Version)
+    for release in RELEASES:
+        assert re.fullmatch(r"[0-9a-f]{40}", release["commit"]), release
+    assert list(ANSWERS) == VERSIONS, "every release needs answer sets here"
+    assert list(RUN_TESTS) == VERSIONS
+
+
+def test_each_release_commit_is_that_version(template_git: tuple[Path, str]) -> None:
+    clone, current = template_git
+    for release in RELEASES:
+        commit = release["commit"]
+        git(clone, "merge-base", "--is-ancestor", commit, current)
+        assert git(clone, "show", "-s", "--format=%cs", commit).strip() == str(
+            release["date"]
+        )
+        if "CHANGELOG.md" in git(clone, "ls-tree", "--name-only", commit).split():
+            changelog = git(clone, "show", f"{commit}:CHANGELOG.md")
+            newest = re.search(r"(?m)^## (.+)$", changelog).group(1)
+            assert newest == release["version"], f"{commit}: CHANGELOG at {newest}"
+
+
+@pytest.mark.parametrize(
+    "question", ["framework", "task", "packaging", "extra_methods"]
+)
+def test_answer_sets_cover_every_choice_of_each_release(
+    template_git: tuple[Path, str], question: str
+) -> None:
+    clone, _ = template_git
+    for release in RELEASES:
+        allowed, default = release_choices(clone, release["commit"], question)
+        given = set()
+        for answers in ANSWERS[release["version"]].values():
+            answer = answers.get(question, default)
+            given |= set(answer) if isinstance(answer, list) else {answer}
+        assert given == set(allowed), f"{release['version']}: {question}"
