@@ -103,3 +103,23 @@ def test_renders_only_the_chosen_options(project: Path) -> None:
         assert (f"def {method}(" in source) == (method in answers["extra_methods"]), (
             method
         )
+
+
+def test_v2_serving_exactly_where_mlserver_installs(project: Path) -> None:
+    """MLServer 1.7 installs on Python 3.12 at most: newer projects serve with
+    `mlflow models serve` only, and their README says why."""
+    answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
+    supported = answers["python_version"] in ("3.10", "3.11", "3.12")
+    package = project / "src" / package_name(project)
+    for path in (
+        package / "kserve.py",
+        package / "mlserver_runtime.py",
+        project / "tests" / "test_kserve.py",
+    ):
+        assert path.is_file() == supported, path
+    extras = tomllib.loads((project / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert ("kserve" in extras) == supported
+    readme = (project / "README.md").read_text()
+    assert ("has no `kserve` extra" in readme) == (not supported)

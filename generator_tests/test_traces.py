@@ -439,8 +439,16 @@ def test_every_parameter_is_used(project: Project) -> None:
 
 # --- d. Functions and classes no answer needed ---------------------------------
 
-#: What MLflow or Python calls by name: entry points and PythonModel hooks.
-CALLED_BY_NAME = {"main", "_load_pyfunc", "load_context", "predict", "predict_stream"}
+#: What MLflow, MLServer or Python calls by name: entry points, PythonModel hooks
+#: and the MLServer runtime class model-settings.json names.
+CALLED_BY_NAME = {
+    "main",
+    "_load_pyfunc",
+    "load_context",
+    "predict",
+    "predict_stream",
+    "Runtime",
+}
 #: Definitions nothing in the project references, name -> why it is kept anyway
 #: (e.g. public API the README documents only in prose). Empty: every rendered
 #: definition is read somewhere today.

@@ -83,11 +83,14 @@ def mixed_model(mixed_frame: pd.DataFrame) -> Model:
 
 @pytest.fixture(scope="session")
 def mixed_logged_uri(
-    mixed_frame: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory
+    mixed_frame: pd.DataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+    tracking_uri: str,
 ) -> str:
     """Train on `mixed_frame` as a CSV with an id column and unlabelled rows.
 
-    The id is excluded from the features and `size cm` is declared optional.
+    The id is excluded from the features and `size cm` is declared optional;
+    the run goes to the session's tracking store (`tracking_uri`).
     """
     data = tmp_path_factory.mktemp("mixed") / "mixed data.csv"
     frame = mixed_frame.assign(**{"row id": range(len(mixed_frame))})
@@ -148,6 +151,13 @@ def cli_model_dir(cli_model_uri: str, tmp_path_factory: pytest.TempPathFactory) 
     )
 
 
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
 @pytest.fixture(scope="session")
 def serving_process(
     cli_model_uri: str, tracking_uri: str, tmp_path_factory: pytest.TempPathFactory
@@ -157,9 +167,7 @@ def serving_process(
     Yields the process, its base URL and its log; tests/test_serving.py waits
     for it to answer.
     """
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     log = tmp_path_factory.mktemp("serve") / "server.log"
     bin_dir = str(Path(sys.executable).parent)
     env = {
@@ -174,6 +182,60 @@ def serving_process(
             command, env=env, stdout=output, stderr=subprocess.STDOUT
         )
     yield process, f"http://127.0.0.1:{port}", log
+    stop(process)
+
+
+@pytest.fixture(scope="session")
+def kserve_folder(
+    mixed_logged_uri: str, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """The folder the package's `kserve` command writes for the mixed model."""
+    folder = tmp_path_factory.mktemp("kserve") / "mixed model"
+    command = [sys.executable, "-m", "claim_cost.kserve"]
+    command += ["--model-uri", mixed_logged_uri, "--output", str(folder)]
+    command += ["--name", "mixed", "--storage-uri", "s3://models/mixed"]
+    result = subprocess.run(
+        command, env=dict(os.environ), capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr
+    return folder
+
+
+@pytest.fixture(scope="session")
+def mlserver_process(
+    kserve_folder: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[subprocess.Popen, str, Path]]:
+    """Start `mlserver start` on the kserve folder, on free ports of 127.0.0.1.
+
+    Yields the process, its base URL and its log; tests/test_kserve.py waits
+    for it to answer.
+    """
+    mlserver = Path(sys.executable).with_name("mlserver")
+    assert mlserver.exists(), "mlserver is missing: pip install -e '.[test]'"
+    port = free_port()
+    workdir = tmp_path_factory.mktemp("mlserver")
+    env = {
+        **os.environ,
+        "MLSERVER_HOST": "127.0.0.1",
+        "MLSERVER_HTTP_PORT": str(port),
+        "MLSERVER_GRPC_PORT": str(free_port()),
+        "MLSERVER_METRICS_PORT": str(free_port()),
+    }
+    log = workdir / "server.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(mlserver), "start", str(kserve_folder)],
+            cwd=workdir,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    yield process, f"http://127.0.0.1:{port}", log
+    stop(process)
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server, killing it if it does not exit within 30 s."""
     process.terminate()
     try:
         process.wait(timeout=30)
@@ -183,6 +245,7 @@ def serving_process(
 
 @pytest.fixture(scope="session", autouse=True)
 def start_serving_early(request: pytest.FixtureRequest) -> None:
-    """Boot the scoring server while the other tests run, if any test needs it."""
-    if any(item.get_closest_marker("serving") for item in request.session.items):
-        request.getfixturevalue("serving_process")
+    """Boot the servers while the other tests run, if any test needs them."""
+    for server in ("serving_process", "mlserver_process"):
+        if any(server in item.fixturenames for item in request.session.items):
+            request.getfixturevalue(server)
