@@ -4,15 +4,18 @@ What the fixtures, the tests and the benchmarks share lives in `helpers.py`.
 """
 
 import os
-import socket
-import subprocess
-import time
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from helpers import PYTHON, copy_template, render, template_repo_at_versions
+from helpers import (
+    PYTHON,
+    copy_template,
+    free_port,
+    render,
+    running_server,
+    template_repo_at_versions,
+)
 
 
 @pytest.fixture(scope="session")
@@ -50,63 +53,18 @@ def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return template_repo_at_versions(tmp_path_factory.mktemp("template-git"))
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`mlflow server` with a SQLite store and local artifacts on a free port."""
     root = tmp_path_factory.mktemp("server")
     port = free_port()
-    log = root / "server.log"
     env = {
         key: value for key, value in os.environ.items() if not key.startswith("MLFLOW_")
     }
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "mlflow",
-                "server",
-                "--backend-store-uri",
-                f"sqlite:///{root / 'mlflow.db'}",
-                "--artifacts-destination",
-                str(root / "artifacts"),
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "1",
-            ],
-            cwd=root,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    command = [PYTHON, "-m", "mlflow", "server", "--workers", "1"]
+    command += ["--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}"]
+    command += ["--artifacts-destination", str(root / "artifacts")]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"mlflow server exited:\n{log.read_text()}")
-            try:
-                with urllib.request.urlopen(f"{url}/health", timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not start:\n{log.read_text()}")
-            time.sleep(0.5)
+    with running_server(command, root, env, f"{url}/health"):
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()

@@ -8,8 +8,13 @@ repository root), so it imports nothing from its neighbours.
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import copier
@@ -125,6 +130,56 @@ def run_script(
     return run(
         [PYTHON, str(SCRIPTS / f"{name}.py"), *args], cwd=cwd, env=env, timeout=timeout
     )
+
+
+# --- Servers started by the tests ------------------------------------------------
+
+SERVER_STARTUP_SECONDS = 120
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def running_server(
+    command: list[str], cwd: Path, env: dict[str, str], ready_url: str
+) -> Iterator[Path]:
+    """Run a server until the block ends, once `ready_url` answers 200.
+
+    Yields the server's log; fails with the log if it exits or does not start.
+    """
+    log = cwd / f"server-{free_port()}.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, cwd=cwd, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        deadline = time.monotonic() + SERVER_STARTUP_SECONDS
+        while not _answers(ready_url):
+            assert process.poll() is None, f"{command[:4]} exited:\n{log.read_text()}"
+            assert time.monotonic() < deadline, (
+                f"{command[:4]} did not start:\n{log.read_text()}"
+            )
+            time.sleep(0.5)
+        yield log
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status == 200
+    except OSError:
+        return False
 
 
 # --- The template in git, at several versions (for update tests) -------------
