@@ -340,9 +340,9 @@ def table_rows(
     return table
 
 
-def print_table(table: list[Row]) -> None:
+def print_table(table: list[Row] | list[list[str]]) -> None:
     """Columns padded to their widest cell, a rule under the header."""
-    widths = [max(len(str(row[i])) for row in table) for i in range(len(HEADER))]
+    widths = [max(len(str(row[i])) for row in table) for i in range(len(table[0]))]
     for index, row in enumerate(table):
         print(
             "  ".join(

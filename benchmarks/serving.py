@@ -30,26 +30,27 @@ process). It exits with status 1 if any request failed or was lost.
 import argparse
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.client import HTTPConnection
 from pathlib import Path
 
-from generator_tests.helpers import copy_template, package_name, render
+from generator_tests.helpers import (
+    copy_template,
+    free_port,
+    package_name,
+    render,
+    running_server,
+)
 
-from .run import benchmark_env, last_line, machine, run, run_script
+from .run import benchmark_env, last_line, machine, print_table, run, run_script
 
 BIN = Path(sys.executable).parent
-STARTUP_SECONDS = 120
 ROW_COUNTS = (1, 100)
 TARGETS = {"rps": 1.3, "p99": 0.8}
 
@@ -83,12 +84,6 @@ class Target:
         if self.v2:
             return len(answer["outputs"][0]["data"])
         return len(answer["predictions"])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def client(
@@ -134,37 +129,6 @@ def drive(target: Target, rows: int, clients: int, seconds: float) -> Load:
         if keep:
             return load
     raise AssertionError("unreachable")
-
-
-@contextmanager
-def server(
-    command: list[str], env: dict[str, str], ready_url: str, log: Path
-) -> Iterator[None]:
-    """Run a server until the block ends; wait until `ready_url` answers 200."""
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=log.parent, stdout=output, stderr=subprocess.STDOUT
-        )
-    try:
-        deadline = time.monotonic() + STARTUP_SECONDS
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(
-                    f"{command[:4]} did not start:\n{log.read_text()[-3000:]}"
-                )
-            try:
-                with urllib.request.urlopen(ready_url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                time.sleep(0.5)
-        yield
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def request_bodies(example: dict) -> tuple[dict[int, bytes], dict[int, bytes]]:
@@ -316,8 +280,7 @@ def measure_framework(
     ]
     results = []
     for config in configs:
-        log = root / f"server-{config.target.port}.log"
-        with server(config.command, config.env, config.ready, log):
+        with running_server(config.command, root, config.env, config.ready):
             for rows in ROW_COUNTS:
                 load = drive(config.target, rows, args.clients, args.seconds)
                 result = summary(load, args.seconds)
@@ -461,18 +424,6 @@ def breakdown_table(steps: dict[str, dict]) -> list[list[str]]:
                     ]
                 )
     return table
-
-
-def print_table(table: list[list[str]]) -> None:
-    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
-    for index, row in enumerate(table):
-        print(
-            "  ".join(
-                cell.ljust(width) for cell, width in zip(row, widths, strict=True)
-            ).rstrip()
-        )
-        if index == 0:
-            print("  ".join("-" * width for width in widths))
 
 
 def parse_args() -> argparse.Namespace:

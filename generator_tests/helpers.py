@@ -77,6 +77,19 @@ def render(
     return destination
 
 
+def update(project: Path, version: str, trust: bool = False, **answers: object) -> None:
+    """Run `copier update` to `version`, with `answers` re-answered on top."""
+    copier.run_update(
+        str(project),
+        data=answers,
+        vcs_ref=version,
+        defaults=True,
+        overwrite=True,
+        quiet=True,
+        unsafe=trust,
+    )
+
+
 def package_name(project: Path) -> str:
     """The package a rendered project holds under src/."""
     (package,) = [path.parent.name for path in (project / "src").glob("*/__init__.py")]

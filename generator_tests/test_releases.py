@@ -33,6 +33,7 @@ from helpers import (
     render,
     run,
     template_repo_at_releases,
+    update,
 )
 from packaging.version import Version
 
@@ -170,17 +171,6 @@ class Updated:
     fresh: Path
     kept: dict[str, str]
     refused_without_trust: bool
-
-
-def update(project: Path, vcs_ref: str, trust: bool) -> None:
-    copier.run_update(
-        str(project),
-        vcs_ref=vcs_ref,
-        defaults=True,
-        overwrite=True,
-        quiet=True,
-        unsafe=trust,
-    )
 
 
 def copy_edit_update(

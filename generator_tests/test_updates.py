@@ -24,6 +24,7 @@ from helpers import (
     project_env,
     render,
     run,
+    update,
 )
 
 
@@ -38,18 +39,6 @@ def generate(template_repo: Path, tmp_path: Path) -> Callable[..., Path]:
         return project
 
     return make
-
-
-def update(project: Path, version: str, trust: bool = False, **answers: object) -> None:
-    copier.run_update(
-        str(project),
-        data=answers,
-        vcs_ref=version,
-        defaults=True,
-        overwrite=True,
-        quiet=True,
-        unsafe=trust,
-    )
 
 
 def answers_of(project: Path) -> dict:
