@@ -145,6 +145,21 @@ def run_script(
     )
 
 
+def run_project_tests(
+    project: Path, *options: str, python: str = PYTHON, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """Run a rendered project's own `pytest OPTIONS`; every selected test must pass
+    and none may be skipped."""
+    result = run(
+        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+        cwd=project,
+        env=project_env(project) if env is None else env,
+    )
+    assert " passed" in result.stdout
+    assert "skipped" not in result.stdout
+    return result
+
+
 # --- Servers started by the tests ------------------------------------------------
 
 SERVER_STARTUP_SECONDS = 120

@@ -11,7 +11,15 @@ import pytest
 import yaml
 from answer_sets import END_TO_END, answer_id, declared
 from frames import TARGET, messy_frame
-from helpers import PYTHON, last_line, package_name, project_env, run, run_script
+from helpers import (
+    PYTHON,
+    last_line,
+    package_name,
+    project_env,
+    run,
+    run_project_tests,
+    run_script,
+)
 
 pytestmark = pytest.mark.end_to_end
 
@@ -38,13 +46,7 @@ def test_newcomer_setup_pip_install_then_pytest(
         cwd=project,
         env=env,
     )
-    result = run(
-        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=env,
-    )
-    assert " passed" in result.stdout
-    assert "skipped" not in result.stdout
+    run_project_tests(project, python=str(python), env=env)
 
 
 @pytest.fixture(params=END_TO_END, ids=[answer_id(answers) for answers in END_TO_END])
@@ -53,13 +55,7 @@ def project(request: pytest.FixtureRequest, rendered: Callable[[dict], Path]) ->
 
 
 def test_generated_project_tests_pass(project: Path) -> None:
-    result = run(
-        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=project_env(project),
-    )
-    assert " passed" in result.stdout
-    assert "skipped" not in result.stdout
+    run_project_tests(project)
 
 
 def first_per_framework_and_task(answer_sets: list[dict]) -> list[dict]:

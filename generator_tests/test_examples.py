@@ -5,7 +5,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from helpers import PYTHON, project_env, run
+from helpers import run_project_tests
 from living_examples import EXAMPLES, EXAMPLES_DIR, render_example
 
 #: Examples whose own suite runs here; the others' answers run end to end in
@@ -42,10 +42,4 @@ def test_example_is_what_the_template_renders(
 @pytest.mark.parametrize("name", RUN_OWN_TESTS)
 def test_example_project_tests_pass(tmp_path: Path, name: str) -> None:
     project = shutil.copytree(EXAMPLES_DIR / name, tmp_path / name)
-    result = run(
-        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        cwd=project,
-        env=project_env(project),
-    )
-    assert " passed" in result.stdout
-    assert "skipped" not in result.stdout
+    run_project_tests(project)

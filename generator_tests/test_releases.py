@@ -22,16 +22,14 @@ import jinja2
 import pytest
 import yaml
 from helpers import (
-    PYTHON,
     REPO,
     commit_all,
     git,
     init_repo,
     package_name,
-    project_env,
     releases,
     render,
-    run,
+    run_project_tests,
     template_repo_at_releases,
     update,
 )
@@ -306,13 +304,8 @@ def test_updated_project_passes_its_own_tests(
     updated: Callable[[str, str], Updated], tmp_path: Path, version: str, label: str
 ) -> None:
     project = shutil.copytree(updated(version, label).project, tmp_path / label)
-    result = run(
-        [PYTHON, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-n", "2"],
-        cwd=project,
-        env=project_env(project),
-    )
+    result = run_project_tests(project, "-rA", "-n", "2")
     assert "PASSED tests/test_features.py::test_ratio" in result.stdout
-    assert "skipped" not in result.stdout
 
 
 def release_choices(clone: Path, commit: str, question: str) -> tuple[list, object]:

@@ -15,15 +15,13 @@ import yaml
 from helpers import (
     NEW_DOCSTRING,
     OLD_DOCSTRING,
-    PYTHON,
     README_ADDITION,
     commit_all,
     git,
     init_repo,
     package_name,
-    project_env,
     render,
-    run,
+    run_project_tests,
     update,
 )
 
@@ -98,12 +96,7 @@ def test_update_keeps_user_edits_and_brings_the_template_change(
     assert answers_of(project)["_commit"] == "v0.3.0"
     assert conflict_markers(project) == []
     assert not list(project.rglob("*.rej"))
-    result = run(
-        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not serving"],
-        cwd=project,
-        env=project_env(project),
-    )
-    assert " passed" in result.stdout
+    run_project_tests(project, "-m", "not serving")
 
 
 def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> None:
@@ -192,12 +185,7 @@ def test_migration_carries_an_edited_loader_across_the_rename(
         in (package / "logged_model.py").read_text()
     )
     assert conflict_markers(project) == []
-    result = run(
-        [PYTHON, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "not serving"],
-        cwd=project,
-        env=project_env(project),
-    )
-    assert " passed" in result.stdout
+    run_project_tests(project, "-m", "not serving")
 
 
 def test_updates_that_cross_no_migration_need_no_trust(
