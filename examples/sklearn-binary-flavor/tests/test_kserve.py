@@ -6,9 +6,6 @@ serves it on 127.0.0.1; deselect with `pytest -m "not serving"`.
 
 import json
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +13,12 @@ import mlflow
 import pandas as pd
 import pytest
 import yaml
+from servers import request, wait_until_ready
 
 from churn_risk.model import METHODS, Model
 
 pytestmark = pytest.mark.serving
 
-STARTUP_SECONDS = 120
 #: The params the README shows, each sent as V2 `parameters`.
 PARAM_EXAMPLES = [
     {"threshold": 0.3},
@@ -29,39 +26,12 @@ PARAM_EXAMPLES = [
 ]
 
 
-def call(url: str, payload: Any = None) -> tuple[int, Any]:
-    """POST `payload` as JSON (or GET without one); return the status and body."""
-    body = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as error:
-        status, raw = error.code, error.read()
-    try:
-        return status, json.loads(raw)
-    except json.JSONDecodeError:
-        return status, raw.decode()
-
-
 @pytest.fixture(scope="module")
 def model_url(mlserver_process: tuple[subprocess.Popen, str, Path]) -> str:
     """The V2 URL of the served model, once MLServer says it is ready."""
     process, url, log = mlserver_process
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"mlserver exited:\n{log.read_text()}")
-        try:
-            if call(f"{url}/v2/models/mixed/ready")[0] == 200:
-                return f"{url}/v2/models/mixed"
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"mlserver did not start:\n{log.read_text()}")
-        time.sleep(0.5)
+    wait_until_ready(process, f"{url}/v2/models/mixed/ready", log)
+    return f"{url}/v2/models/mixed"
 
 
 @pytest.fixture(scope="module")
@@ -96,7 +66,7 @@ def infer(
     payload: dict[str, Any] = {"inputs": v2_inputs(frame)}
     if params:
         payload["parameters"] = params
-    return call(f"{model_url}/infer", payload)
+    return request(f"{model_url}/infer", payload)
 
 
 def as_frame(body: dict[str, Any]) -> pd.DataFrame:
@@ -134,7 +104,7 @@ def test_the_folder_holds_settings_runtime_and_manifest(kserve_folder: Path) -> 
 
 
 def test_metadata_declares_numbers_and_strings(model_url: str) -> None:
-    status, body = call(model_url)
+    status, body = request(model_url)
     assert status == 200, body
     datatypes = {tensor["name"]: tensor["datatype"] for tensor in body["inputs"]}
     assert datatypes == {
@@ -232,7 +202,7 @@ def test_a_string_in_a_numeric_column_gets_400_naming_it(
 ) -> None:
     inputs = v2_inputs(features)
     inputs[0] = {**inputs[0], "datatype": "BYTES", "data": ["wide"] * len(features)}
-    status, body = call(f"{model_url}/infer", {"inputs": inputs})
+    status, body = request(f"{model_url}/infer", {"inputs": inputs})
     assert status == 400, body
     assert "size cm" in body["error"]
 
@@ -240,7 +210,7 @@ def test_a_string_in_a_numeric_column_gets_400_naming_it(
 def test_server_keeps_serving_after_bad_requests(
     model_url: str, features: pd.DataFrame
 ) -> None:
-    assert call(f"{model_url}/infer", {"inputs": "nonsense"})[0] in range(400, 500)
+    assert request(f"{model_url}/infer", {"inputs": "nonsense"})[0] in range(400, 500)
     assert infer(model_url, features, {"method": "transform"})[0] == 400
-    assert call(f"{model_url}/ready")[0] == 200
+    assert request(f"{model_url}/ready")[0] == 200
     assert infer(model_url, features)[0] == 200

@@ -5,57 +5,25 @@ Starts a real scoring server on 127.0.0.1; deselect with `pytest -m "not serving
 
 import json
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
 import pytest
+from servers import request, wait_until_ready
 
 from churn_risk.model import METHODS, Model
 
 pytestmark = pytest.mark.serving
-
-STARTUP_SECONDS = 120
-
-
-def request(url: str, body: bytes | None = None) -> tuple[int, Any]:
-    """POST `body` (or GET without one); return the status and decoded JSON."""
-    req = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}
-    )
-    try:
-        with urllib.request.urlopen(req, timeout=60) as response:
-            payload = response.read()
-            status = response.status
-    except urllib.error.HTTPError as error:
-        payload = error.read()
-        status = error.code
-    try:
-        return status, json.loads(payload)
-    except json.JSONDecodeError:
-        return status, payload.decode()
 
 
 @pytest.fixture(scope="module")
 def server(serving_process: tuple[subprocess.Popen, str, Path]) -> str:
     """The scoring server's base URL, once it answers /ping."""
     process, url, log = serving_process
-    deadline = time.monotonic() + STARTUP_SECONDS
-    while True:
-        if process.poll() is not None:
-            pytest.fail(f"scoring server exited:\n{log.read_text()}")
-        try:
-            if request(f"{url}/ping")[0] == 200:
-                return url
-        except OSError:
-            pass
-        if time.monotonic() > deadline:
-            pytest.fail(f"scoring server did not start:\n{log.read_text()}")
-        time.sleep(0.5)
+    wait_until_ready(process, f"{url}/ping", log)
+    return url
 
 
 @pytest.fixture(scope="module")
@@ -65,9 +33,8 @@ def example(cli_model_dir: Path) -> dict[str, Any]:
 
 
 def invoke(server: str, payload: Any) -> tuple[int, Any]:
-    """Send a JSON payload to /invocations."""
-    body = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    return request(f"{server}/invocations", body)
+    """Send a payload (bytes as they are, anything else as JSON) to /invocations."""
+    return request(f"{server}/invocations", payload)
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -1,0 +1,52 @@
+"""Talking to the servers the serving tests start: JSON over HTTP, and readiness."""
+
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+STARTUP_SECONDS = 120
+
+
+def request(url: str, payload: Any = None) -> tuple[int, Any]:
+    """POST `payload` (bytes as they are, anything else as JSON), or GET without one.
+
+    Returns the status and the decoded JSON answer (its text if it is not JSON).
+    """
+    body = payload
+    if payload is not None and not isinstance(payload, bytes):
+        body = json.dumps(payload).encode()
+    req = urllib.request.Request(
+        url, data=body, headers={"Content-Type": "application/json"}
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=60) as response:
+            status, raw = response.status, response.read()
+    except urllib.error.HTTPError as error:
+        status, raw = error.code, error.read()
+    try:
+        return status, json.loads(raw)
+    except json.JSONDecodeError:
+        return status, raw.decode()
+
+
+def wait_until_ready(process: subprocess.Popen, ready_url: str, log: Path) -> None:
+    """Wait until `ready_url` answers 200; fail with the server's log if it exits
+    or takes longer than STARTUP_SECONDS."""
+    deadline = time.monotonic() + STARTUP_SECONDS
+    while True:
+        if process.poll() is not None:
+            pytest.fail(f"server exited:\n{log.read_text()}")
+        try:
+            if request(ready_url)[0] == 200:
+                return
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            pytest.fail(f"server did not start:\n{log.read_text()}")
+        time.sleep(0.5)
