@@ -6,6 +6,7 @@ serves it on 127.0.0.1; deselect with `pytest -m "not serving"`.
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,37 @@ def test_the_folder_holds_settings_runtime_and_manifest(kserve_folder: Path) -> 
     assert model["protocolVersion"] == "v2"
     assert model["storageUri"] == "s3://models/mixed"
     assert {"name": "MLSERVER_MODEL_NAME", "value": "mixed"} in model["env"]
+
+
+@pytest.mark.parametrize(
+    ("model_uri", "name", "mine", "problem"),
+    [
+        ("models:/m-0123456789abcdef", "mixed", [], "cannot download model"),
+        ("{mixed}", "_mixed", [], "--name '_mixed' is not allowed"),
+        ("{mixed}", "mixed", ["notes.txt"], "is not empty"),
+    ],
+    ids=["unknown-model", "bad-name", "output-not-empty"],
+)
+def test_the_kserve_command_refuses_in_one_line_and_writes_nothing(
+    mixed_logged_uri: str,
+    tmp_path: Path,
+    model_uri: str,
+    name: str,
+    mine: list[str],
+    problem: str,
+) -> None:
+    output = tmp_path / "serving"
+    output.mkdir()
+    for file_name in mine:
+        (output / file_name).write_text("mine")
+    command = [sys.executable, "-m", "wine_grade.kserve"]
+    command += ["--model-uri", model_uri.format(mixed=mixed_logged_uri)]
+    command += ["--name", name, "--output", str(output)]
+    result = subprocess.run(command, capture_output=True, text=True)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert problem in result.stderr
+    assert sorted(path.name for path in output.iterdir()) == mine
 
 
 def test_metadata_declares_numbers_and_strings(model_url: str) -> None:

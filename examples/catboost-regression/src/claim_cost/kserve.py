@@ -28,8 +28,12 @@ import mlflow
 import yaml
 from mlflow.exceptions import MlflowException
 
+from .score import first_line
+
 DEFAULT_NAME = "claim_cost"
 RUNTIME_MODULE = "claim_cost_runtime"
+#: What model-settings.json and the manifest name as the implementation.
+RUNTIME_CLASS = f"{RUNTIME_MODULE}.Runtime"
 RUNTIME_SOURCE = Path(__file__).with_name("mlserver_runtime.py")
 #: The placeholder written when no --storage-uri is given.
 STORAGE_PLACEHOLDER = "s3://BUCKET/PATH"
@@ -45,18 +49,19 @@ class KServeError(Exception):
 
 
 def resource_name(name: str) -> str:
-    """Return the Kubernetes name (a DNS-1123 label) for model `name`."""
-    label = re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
-    if not label:
-        raise KServeError(f"cannot make a Kubernetes name from {name!r}")
-    return label
+    """Return the Kubernetes name (a DNS-1123 label) for model `name`.
+
+    A name NAME_PATTERN allows starts with a letter or digit, so it never comes
+    out empty.
+    """
+    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")[:63].strip("-")
 
 
 def model_settings(name: str) -> dict[str, Any]:
     """Return MLServer's settings of the model in `model/`."""
     return {
         "name": name,
-        "implementation": f"{RUNTIME_MODULE}.Runtime",
+        "implementation": RUNTIME_CLASS,
         "parameters": {"uri": "./model"},
     }
 
@@ -69,7 +74,7 @@ def inference_service(name: str, storage_uri: str) -> dict[str, Any]:
     """
     environment = {
         "MLSERVER_MODEL_NAME": name,
-        "MLSERVER_MODEL_IMPLEMENTATION": f"{RUNTIME_MODULE}.Runtime",
+        "MLSERVER_MODEL_IMPLEMENTATION": RUNTIME_CLASS,
         "MLSERVER_MODEL_URI": "/mnt/models/model",
         "MLSERVER_PARALLEL_WORKERS": str(PARALLEL_WORKERS),
         "PYTHONPATH": "/mnt/models",
@@ -104,7 +109,6 @@ def write_folder(model_uri: str, output: Path, name: str, storage_uri: str) -> N
         )
     if output.exists() and any(output.iterdir()):
         raise KServeError(f"{output} is not empty; choose a new folder")
-    resource_name(name)
     output.mkdir(parents=True, exist_ok=True)
     try:
         mlflow.artifacts.download_artifacts(
@@ -112,8 +116,9 @@ def write_folder(model_uri: str, output: Path, name: str, storage_uri: str) -> N
         )
     except (MlflowException, OSError) as error:
         shutil.rmtree(output / "model", ignore_errors=True)
-        message = str(error).strip().splitlines()[0]
-        raise KServeError(f"cannot download model {model_uri}: {message}") from error
+        raise KServeError(
+            f"cannot download model {model_uri}: {first_line(error)}"
+        ) from error
     (output / "model-settings.json").write_text(
         json.dumps(model_settings(name), indent=2) + "\n"
     )
