@@ -163,6 +163,22 @@ def test_without_parameters_it_predicts(
     ]
 
 
+def test_integers_with_a_gap_score_like_floats(
+    model_url: str,
+    features: pd.DataFrame,
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel,
+) -> None:
+    inputs = v2_inputs(features)
+    (counts,) = [tensor for tensor in inputs if tensor["name"] == "item count"]
+    assert counts["datatype"] == "INT64"
+    counts["data"][0] = None
+    status, body = request(f"{model_url}/infer", {"inputs": inputs})
+    assert status == 200, body
+    with_gap = features.astype({"item count": "Float64"})
+    with_gap.loc[with_gap.index[0], "item count"] = None
+    assert_answers_as_in_process(body, mixed_logged_model.predict(with_gap))
+
+
 def test_an_optional_column_may_be_left_out(
     model_url: str,
     features: pd.DataFrame,

@@ -24,11 +24,14 @@ from fastapi import status
 from mlflow.exceptions import MlflowException
 from mlserver.codecs import PandasCodec
 from mlserver.errors import MLServerError
-from mlserver.types import InferenceRequest, InferenceResponse, MetadataTensor
+from mlserver.types import Datatype, InferenceRequest, InferenceResponse, MetadataTensor
 from mlserver_mlflow import MLflowRuntime
 
 #: The V2 datatype of each kind of feature the model reads.
 DATATYPES = {"number": "FP64", "string": "BYTES"}
+#: Numeric V2 datatypes, as a request holds them: all read as FP64 (see
+#: `Runtime.predict`).
+NUMBERS = {datatype.value for datatype in Datatype} - {"BOOL", "BYTES"}
 
 
 class Runtime(MLflowRuntime):
@@ -50,8 +53,13 @@ class Runtime(MLflowRuntime):
         """Decode one input per column into a frame and call the pyfunc's predict.
 
         `parameters` other than `content_type` are the model's params
-        (`method`, ...).
+        (`method`, ...). Every numeric input is read as FP64: the model turns
+        all features into float32 anyway, and MLServer cannot read a null (a
+        missing value) into an integer column.
         """
+        for tensor in payload.inputs:
+            if tensor.datatype in NUMBERS:
+                tensor.datatype = Datatype.FP64.value
         try:
             frame = self.decode_request(payload, default_codec=PandasCodec)
         except (TypeError, ValueError) as error:
