@@ -6,7 +6,6 @@ serves it on 127.0.0.1; deselect with `pytest -m "not serving"`.
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ import pytest
 import yaml
 from servers import request, wait_until_ready
 
+from wine_grade import kserve
 from wine_grade.model import METHODS, Model
 
 pytestmark = pytest.mark.serving
@@ -121,18 +121,19 @@ def test_the_kserve_command_refuses_in_one_line_and_writes_nothing(
     name: str,
     mine: list[str],
     problem: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     output = tmp_path / "serving"
     output.mkdir()
     for file_name in mine:
         (output / file_name).write_text("mine")
-    command = [sys.executable, "-m", "wine_grade.kserve"]
-    command += ["--model-uri", model_uri.format(mixed=mixed_logged_uri)]
-    command += ["--name", name, "--output", str(output)]
-    result = subprocess.run(command, capture_output=True, text=True)
-    assert result.returncode == 2
-    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
-    assert problem in result.stderr
+    arguments = ["--model-uri", model_uri.format(mixed=mixed_logged_uri)]
+    with pytest.raises(SystemExit) as exit_info:
+        kserve.main([*arguments, "--name", name, "--output", str(output)])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert error.strip().splitlines()[-1].startswith("error: ")
+    assert problem in error
     assert sorted(path.name for path in output.iterdir()) == mine
 
 
