@@ -81,19 +81,14 @@ def mixed_model(mixed_frame: pd.DataFrame) -> Model:
     return fit_model(mixed_frame.drop(columns="target"), mixed_frame["target"])
 
 
-@pytest.fixture(scope="session")
-def mixed_logged_uri(
-    mixed_frame: pd.DataFrame,
-    tmp_path_factory: pytest.TempPathFactory,
-    tracking_uri: str,
-) -> str:
-    """Train on `mixed_frame` as a CSV with an id column and unlabelled rows.
+def train_on_mixed_csv(frame: pd.DataFrame, directory: Path, typed: bool) -> str:
+    """Train on `frame` as a CSV with an id column and unlabelled rows.
 
     The id is excluded from the features and `size cm` is declared optional;
-    the run goes to the session's tracking store (`tracking_uri`).
+    `typed` logs the signature `train --typed-signature` logs.
     """
-    data = tmp_path_factory.mktemp("mixed") / "mixed data.csv"
-    frame = mixed_frame.assign(**{"row id": range(len(mixed_frame))})
+    data = directory / "mixed data.csv"
+    frame = frame.assign(**{"row id": range(len(frame))})
     frame.loc[::50, "target"] = None
     frame.to_csv(data, index=False)
     info = train(
@@ -102,14 +97,41 @@ def mixed_logged_uri(
         registered_model_name="",
         exclude=["row id"],
         optional=["size cm"],
+        typed_signature=typed,
     )
     return info.model_uri
+
+
+@pytest.fixture(scope="session")
+def mixed_logged_uri(
+    mixed_frame: pd.DataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+    tracking_uri: str,
+) -> str:
+    """`train_on_mixed_csv` with the default signature, in the session's store."""
+    return train_on_mixed_csv(mixed_frame, tmp_path_factory.mktemp("mixed"), False)
 
 
 @pytest.fixture(scope="session")
 def mixed_logged_model(mixed_logged_uri: str) -> mlflow.pyfunc.PyFuncModel:
     """The model `mixed_logged_uri` points at, loaded through MLflow."""
     return mlflow.pyfunc.load_model(mixed_logged_uri)
+
+
+@pytest.fixture(scope="session")
+def typed_logged_uri(
+    mixed_frame: pd.DataFrame,
+    tmp_path_factory: pytest.TempPathFactory,
+    tracking_uri: str,
+) -> str:
+    """`train_on_mixed_csv` with `--typed-signature`, in the session's store."""
+    return train_on_mixed_csv(mixed_frame, tmp_path_factory.mktemp("typed"), True)
+
+
+@pytest.fixture(scope="session")
+def typed_logged_model(typed_logged_uri: str) -> mlflow.pyfunc.PyFuncModel:
+    """The model `typed_logged_uri` points at, loaded through MLflow."""
+    return mlflow.pyfunc.load_model(typed_logged_uri)
 
 
 @pytest.fixture(scope="session")

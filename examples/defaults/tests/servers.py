@@ -13,7 +13,9 @@ import pytest
 STARTUP_SECONDS = 120
 
 
-def request(url: str, payload: Any = None) -> tuple[int, Any]:
+def request(
+    url: str, payload: Any = None, content_type: str = "application/json"
+) -> tuple[int, Any]:
     """POST `payload` (bytes as they are, anything else as JSON), or GET without one.
 
     Returns the status and the decoded JSON answer (its text if it is not JSON).
@@ -21,9 +23,7 @@ def request(url: str, payload: Any = None) -> tuple[int, Any]:
     body = payload
     if payload is not None and not isinstance(payload, bytes):
         body = json.dumps(payload).encode()
-    req = urllib.request.Request(
-        url, data=body, headers={"Content-Type": "application/json"}
-    )
+    req = urllib.request.Request(url, data=body, headers={"Content-Type": content_type})
     try:
         with urllib.request.urlopen(req, timeout=60) as response:
             status, raw = response.status, response.read()

@@ -87,17 +87,18 @@ def test_an_optional_column_must_be_a_feature(mixed_frame: pd.DataFrame) -> None
         )
 
 
-def test_the_input_schema_checks_presence_only(mixed_frame: pd.DataFrame) -> None:
+def test_the_typed_input_schema_has_doubles_strings_and_optional_columns(
+    mixed_frame: pd.DataFrame,
+) -> None:
     features = mixed_frame.drop(columns="target")
     model = fit_model(features, mixed_frame["target"], optional=["size cm"])
     schema = model.preprocessor.input_schema()
     assert schema.input_names() == list(features.columns)
-    assert {spec.name: spec.required for spec in schema.inputs} == {
-        "size cm": False,
-        "colour name": True,
-        "item count": True,
+    assert {spec.name: (spec.type.name, spec.required) for spec in schema.inputs} == {
+        "size cm": ("double", False),
+        "colour name": ("string", True),
+        "item count": ("double", True),
     }
-    assert {str(spec.type) for spec in schema.inputs} == {"Any"}
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 """The train CLI's model, loaded back through MLflow."""
 
+import json
 import os
 import subprocess
 from importlib.metadata import version
@@ -148,25 +149,93 @@ def test_train_accepts_strings_missing_values_and_spaced_names(
     assert result.notna().all().all()
 
 
-def test_signature_requires_every_feature_but_the_declared_optional_ones(
-    mixed_logged_model: mlflow.pyfunc.PyFuncModel, cli_model: mlflow.pyfunc.PyFuncModel
+def test_the_signature_leaves_the_inputs_to_the_model(
+    mixed_logged_uri: str, model: Model
 ) -> None:
-    inputs = mixed_logged_model.metadata.get_input_schema().inputs
-    assert {spec.name: spec.required for spec in inputs} == {
-        "size cm": False,
-        "colour name": True,
-        "item count": True,
-    }
-    assert all(spec.required for spec in cli_model.metadata.get_input_schema().inputs)
+    signature = mlflow.models.get_model_info(mixed_logged_uri).signature
+    assert signature.inputs is None
+    assert signature.outputs is not None
+    assert [param.name for param in signature.params.params] == list(
+        model.default_params()
+    )
 
 
-def test_logged_metadata_gives_each_columns_type(mixed_logged_uri: str) -> None:
+def test_logged_metadata_gives_each_columns_type_and_the_optional_ones(
+    mixed_logged_uri: str,
+) -> None:
     metadata = mlflow.models.get_model_info(mixed_logged_uri).metadata
     assert metadata["input_types"] == {
         "size cm": "number",
         "colour name": "string",
         "item count": "number",
     }
+    assert metadata["optional_inputs"] == ["size cm"]
+
+
+def test_an_absent_column_is_refused_in_one_short_line(
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel, mixed_frame: pd.DataFrame
+) -> None:
+    features = mixed_frame.drop(columns="target").head(3)
+    with pytest.raises(MlflowException) as refusal:
+        mixed_logged_model.predict(features.drop(columns="item count"))
+    assert refusal.value.message == (
+        "Missing required column(s) ['item count']; every training feature must "
+        "be present (optional: ['size cm'])"
+    )
+
+
+def test_columns_numbered_as_spark_udf_passes_them_are_refused_with_the_right_call(
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel, mixed_frame: pd.DataFrame
+) -> None:
+    features = mixed_frame.drop(columns="target").head(3)
+    numbered = features.set_axis([str(i) for i in range(features.shape[1])], axis=1)
+    with pytest.raises(MlflowException, match=r"udf\(struct\(\*columns\)\)"):
+        mixed_logged_model.predict(numbered)
+
+
+def test_typed_signature_declares_doubles_strings_and_optional_columns(
+    typed_logged_uri: str,
+) -> None:
+    inputs = mlflow.models.get_model_info(typed_logged_uri).signature.inputs
+    assert {spec.name: (spec.type.name, spec.required) for spec in inputs.inputs} == {
+        "size cm": ("double", False),
+        "colour name": ("string", True),
+        "item count": ("double", True),
+    }
+
+
+def test_typed_signature_refuses_integers_in_process_until_they_are_cast(
+    typed_logged_model: mlflow.pyfunc.PyFuncModel, mixed_frame: pd.DataFrame
+) -> None:
+    features = mixed_frame.drop(columns="target").head(10)
+    assert features["item count"].dtype == "int64"
+    with pytest.raises(MlflowException, match="item count"):
+        typed_logged_model.predict(features)
+    cast = features.astype(
+        dict.fromkeys(features.select_dtypes("integer").columns, "float64")
+    )
+    pd.testing.assert_frame_equal(
+        typed_logged_model.predict(cast), unwrap(typed_logged_model).predict(features)
+    )
+
+
+def test_typed_signature_scores_json_integers_and_nulls_over_rest(
+    typed_logged_uri: str,
+    typed_logged_model: mlflow.pyfunc.PyFuncModel,
+    mixed_frame: pd.DataFrame,
+) -> None:
+    features = mixed_frame.drop(columns="target").head(5)
+    features.loc[0, "size cm"] = None
+    split = json.loads(features.to_json(orient="split", index=False))
+    answer = mlflow.models.validate_serving_input(
+        typed_logged_uri, json.dumps({"dataframe_split": split})
+    )
+    expected = unwrap(typed_logged_model).predict(features)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(answer),
+        expected.set_axis(list(map(str, expected.columns)), axis=1),
+        check_dtype=False,
+    )
 
 
 def test_a_declared_optional_column_may_be_left_out(

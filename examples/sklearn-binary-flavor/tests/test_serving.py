@@ -104,6 +104,43 @@ def test_a_string_in_a_numeric_column_gets_400_naming_it(
     assert split["columns"][1] in body["message"]
 
 
+def csv_body(frame: pd.DataFrame) -> bytes:
+    """`frame` as a `text/csv` request body: a header row, empty cells for gaps."""
+    return frame.to_csv(index=False).encode()
+
+
+def test_a_csv_request_scores_like_json(
+    server: str, example: dict[str, Any], cli_model: mlflow.pyfunc.PyFuncModel
+) -> None:
+    frame = pd.DataFrame(**example["dataframe_split"])
+    frame.iloc[0, 0] = None
+    status, body = request(f"{server}/invocations", csv_body(frame), "text/csv")
+    assert status == 200, body
+    expected = cli_model.predict(frame)
+    pd.testing.assert_frame_equal(
+        pd.DataFrame(body["predictions"]),
+        expected.set_axis(list(map(str, expected.columns)), axis=1),
+        check_dtype=False,
+    )
+
+
+@pytest.mark.parametrize("fault", ["absent", "text"])
+def test_a_bad_csv_request_gets_400_naming_the_column(
+    server: str, example: dict[str, Any], fault: str
+) -> None:
+    frame = pd.DataFrame(**example["dataframe_split"])
+    column = frame.columns[1]
+    if fault == "absent":
+        frame = frame.drop(columns=column)
+    else:
+        frame[column] = frame[column].astype(object)
+        frame.iloc[0, 1] = "not a number"
+    status, body = request(f"{server}/invocations", csv_body(frame), "text/csv")
+    assert status == 400, body
+    assert repr(column) in body["message"]
+    assert len(body["message"]) < 300
+
+
 @pytest.mark.parametrize(
     ("payload", "problem"),
     [

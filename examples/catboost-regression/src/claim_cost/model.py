@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 
 from . import estimator
-from .preprocessing import PREPROCESSING_FILE, Preprocessor
+from .preprocessing import PREPROCESSING_FILE, InputError, Preprocessor
 
 #: Values of the `method` inference param.
 METHODS = ("predict", "predict_batch")
@@ -81,10 +80,7 @@ class Model:
             return self._values(frame)
         if method == "predict_batch":
             return self._in_batches(frame, params)
-        raise MlflowException(
-            f"Unknown method {method!r}; allowed: {list(METHODS)}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Unknown method {method!r}; allowed: {list(METHODS)}")
 
     def _values(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the `prediction` column."""
@@ -112,18 +108,11 @@ def _number(
     value = params[name]
     allowed = f"[{low}, {high}]" if high is not None else f">= {low}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MlflowException(
-            f"Param '{name}' must be a number in {allowed}; got {value!r}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Param '{name}' must be a number in {allowed}; got {value!r}")
     if kind is int and value != int(value):
-        raise MlflowException(
-            f"Param '{name}' must be a whole number in {allowed}; got {value!r}",
-            error_code=INVALID_PARAMETER_VALUE,
+        raise InputError(
+            f"Param '{name}' must be a whole number in {allowed}; got {value!r}"
         )
     if value < low or (high is not None and value > high):
-        raise MlflowException(
-            f"Param '{name}' must be in {allowed}; got {value!r}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Param '{name}' must be in {allowed}; got {value!r}")
     return kind(value)

@@ -18,6 +18,7 @@ the folder. Its name there is `my_model_runtime.py`.
 
 from typing import Any
 
+import mlflow
 import numpy as np
 import pandas as pd
 from fastapi import status
@@ -25,7 +26,9 @@ from mlflow.exceptions import MlflowException
 from mlserver.codecs import PandasCodec
 from mlserver.errors import MLServerError
 from mlserver.types import Datatype, InferenceRequest, InferenceResponse, MetadataTensor
+from mlserver.utils import get_model_uri
 from mlserver_mlflow import MLflowRuntime
+from mlserver_mlflow.metadata import DefaultOutputPrefix, to_metadata_tensors
 
 #: The V2 datatype of each kind of feature the model reads.
 DATATYPES = {"number": "FP64", "string": "BYTES"}
@@ -38,15 +41,22 @@ class Runtime(MLflowRuntime):
     """`mlserver_mlflow.MLflowRuntime` with typed inputs and 400 for client errors."""
 
     async def load(self) -> bool:
-        """Load the model, then declare each feature's V2 datatype."""
-        await super().load()
-        kinds = (self._model.metadata.metadata or {}).get("input_types", {})
+        """Load the model; declare each feature's V2 datatype and the outputs.
+
+        The signature declares no inputs (the model checks them itself), so
+        the inputs come from the model's metadata instead.
+        """
+        self._model = mlflow.pyfunc.load_model(await get_model_uri(self._settings))
+        self._signature = self._model.metadata.signature
+        self._input_schema = self._model.metadata.get_input_schema()
+        kinds = self._model.metadata.metadata["input_types"]
         self.inputs = [
-            MetadataTensor(
-                name=name, datatype=DATATYPES.get(kind, "BYTES"), shape=[-1, 1]
-            )
+            MetadataTensor(name=name, datatype=DATATYPES[kind], shape=[-1, 1])
             for name, kind in kinds.items()
         ]
+        self.outputs = to_metadata_tensors(
+            self._signature.outputs, prefix=DefaultOutputPrefix
+        )
         return True
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:

@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 
 from . import estimator
-from .preprocessing import PREPROCESSING_FILE, Preprocessor
+from .preprocessing import PREPROCESSING_FILE, InputError, Preprocessor
 
 #: Values of the `method` inference param.
 METHODS = ("predict",)
@@ -67,10 +66,7 @@ class Model:
         method = params["method"]
         if method == "predict":
             return self._probabilities(frame)
-        raise MlflowException(
-            f"Unknown method {method!r}; allowed: {list(METHODS)}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Unknown method {method!r}; allowed: {list(METHODS)}")
 
     def _probabilities(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return one probability column per class, named by the class label."""

@@ -4,7 +4,7 @@
         [--data PATH.csv|.parquet] [--target COLUMN]
         [--exclude COLUMN ...] [--optional COLUMN ...]
         [--eval-data PATH.csv|.parquet] [--promote auto|always|never]
-        [--experiment NAME] [--registered-model-name NAME]
+        [--typed-signature] [--experiment NAME] [--registered-model-name NAME]
 
 Tracking goes to MLFLOW_TRACKING_URI when set, otherwise to MLflow's default
 (a SQLite file in the working directory). A registered version is @challenger
@@ -142,8 +142,16 @@ def fit_model(
     return Model(preprocessor, native)
 
 
-def model_signature(model: Model, sample: pd.DataFrame) -> ModelSignature:
-    """Build the signature: inputs from the contract, outputs and params inferred."""
+def model_signature(
+    model: Model, sample: pd.DataFrame, typed: bool = False
+) -> ModelSignature:
+    """Build the signature: outputs and params inferred, inputs per `typed`.
+
+    By default it declares no inputs, so MLflow hands every frame to the model,
+    which checks the input contract itself at its own speed. `typed` declares
+    `double` and `string` columns, for registries that need them; MLflow then
+    refuses integer columns in-process before the model sees them.
+    """
     params = model.default_params()
     with warnings.catch_warnings():
         # MLflow's hint that integer columns cannot hold missing values is about
@@ -152,9 +160,8 @@ def model_signature(model: Model, sample: pd.DataFrame) -> ModelSignature:
         inferred = infer_signature(
             model_output=model.predict(sample, params), params=params
         )
-    return ModelSignature(
-        model.preprocessor.input_schema(), inferred.outputs, inferred.params
-    )
+    inputs = model.preprocessor.input_schema() if typed else None
+    return ModelSignature(inputs, inferred.outputs, inferred.params)
 
 
 def train(
@@ -166,12 +173,14 @@ def train(
     optional: Sequence[str] = (),
     eval_data: Path | None = None,
     promote: str = "auto",
+    typed_signature: bool = False,
 ) -> ModelInfo:
     """Train, evaluate and log the model; register it when a name is given.
 
     It is evaluated on `eval_data` when given (and then trains on all of
     `data`), otherwise on a held-out split; the registered version takes
-    @champion as `promotion.promote` decides in mode `promote`.
+    @champion as `promotion.promote` decides in mode `promote`. See
+    `model_signature` for `typed_signature`.
     """
     features, labels = load_data(data, target, exclude)
     check_columns("--optional", optional, list(features.columns))
@@ -195,7 +204,7 @@ def train(
         sample = model.preprocessor.canonical(train_features.head(100))
         info = log_model(
             model,
-            signature=model_signature(model, sample),
+            signature=model_signature(model, sample, typed_signature),
             input_example=sample.head(INPUT_EXAMPLE_ROWS),
             registered_model_name=registered_model_name or None,
         )
@@ -281,6 +290,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "always; never (default: %(default)s)",
     )
     parser.add_argument(
+        "--typed-signature",
+        action="store_true",
+        help="declare the input columns as double and string in the signature, "
+        "for registries that require types (such as Unity Catalog); MLflow then "
+        "refuses integer columns in-process: cast them to float first",
+    )
+    parser.add_argument(
         "--experiment",
         default=DEFAULT_EXPERIMENT,
         help="MLflow experiment (default: %(default)s)",
@@ -306,6 +322,7 @@ def main(argv: list[str] | None = None) -> None:
             optional=args.optional,
             eval_data=args.eval_data,
             promote=args.promote,
+            typed_signature=args.typed_signature,
         )
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)

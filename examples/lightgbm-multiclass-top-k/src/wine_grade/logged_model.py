@@ -36,7 +36,7 @@ def log_model(
             code_paths=[str(PACKAGE_DIR)],
             signature=signature,
             input_example=input_example,
-            metadata={"input_types": model.preprocessor.input_types()},
+            metadata=model.preprocessor.metadata(),
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )
@@ -45,7 +45,7 @@ def log_model(
 def unwrap(loaded: mlflow.pyfunc.PyFuncModel) -> Model:
     """Return the project's model inside a loaded pyfunc.
 
-    Its `predict` checks the input contract itself, without MLflow's
-    value-by-value pass over `any` columns (what batch scoring skips).
+    Its `predict` checks the input contract itself; called directly, it skips
+    MLflow's type checks of a typed signature (`train --typed-signature`).
     """
     return loaded.get_raw_model()

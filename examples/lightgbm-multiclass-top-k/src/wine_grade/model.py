@@ -6,10 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 
 from . import estimator
-from .preprocessing import PREPROCESSING_FILE, Preprocessor
+from .preprocessing import PREPROCESSING_FILE, InputError, Preprocessor
 
 #: Values of the `method` inference param.
 METHODS = ("predict", "predict_proba", "explain")
@@ -91,10 +90,7 @@ class Model:
             return self._probabilities(frame)
         if method == "explain":
             return self._explain(frame)
-        raise MlflowException(
-            f"Unknown method {method!r}; allowed: {list(METHODS)}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Unknown method {method!r}; allowed: {list(METHODS)}")
 
     def _top_k(self, frame: pd.DataFrame, k: int) -> pd.DataFrame:
         """Return the k most likely classes (`label_i`) and scores (`score_i`)."""
@@ -145,18 +141,11 @@ def _number(
     value = params[name]
     allowed = f"[{low}, {high}]" if high is not None else f">= {low}"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise MlflowException(
-            f"Param '{name}' must be a number in {allowed}; got {value!r}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Param '{name}' must be a number in {allowed}; got {value!r}")
     if kind is int and value != int(value):
-        raise MlflowException(
-            f"Param '{name}' must be a whole number in {allowed}; got {value!r}",
-            error_code=INVALID_PARAMETER_VALUE,
+        raise InputError(
+            f"Param '{name}' must be a whole number in {allowed}; got {value!r}"
         )
     if value < low or (high is not None and value > high):
-        raise MlflowException(
-            f"Param '{name}' must be in {allowed}; got {value!r}",
-            error_code=INVALID_PARAMETER_VALUE,
-        )
+        raise InputError(f"Param '{name}' must be in {allowed}; got {value!r}")
     return kind(value)

@@ -11,23 +11,46 @@ scoring and on Spark:
 - column order does not matter and extra columns are ignored;
 - unseen categories count as missing.
 
-A refusal is an `MlflowException` that names the column.
+A refusal is an `InputError` (an `MlflowException`, HTTP 400) that names the
+column in one line.
 """
 
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
-from mlflow.types.schema import AnyType, ColSpec, Schema
+from mlflow.types.schema import ColSpec, Schema
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
 PREPROCESSING_FILE = "preprocessing.json"
 #: Errors numpy and pandas raise when a value cannot become a float.
 CONVERSION_ERRORS = (TypeError, ValueError, OverflowError)
+
+
+class InputError(MlflowException):
+    """A request the model refuses: HTTP 400 with a one-line reason.
+
+    MLflow's scoring server puts the whole request in front of a model's
+    message (`Failed to predict data '<frame>'. Error: <reason>`); the message
+    keeps the reason alone, so clients and logs get one short line.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, error_code=INVALID_PARAMETER_VALUE)
+
+    @property
+    def message(self) -> str:
+        """The reason the request is refused."""
+        return self._reason
+
+    @message.setter
+    def message(self, value: str) -> None:
+        self._reason = value.rpartition("\nError: ")[2]
 
 
 @dataclass
@@ -79,15 +102,19 @@ class Preprocessor:
         return [name in self.categories for name in self.features]
 
     def input_schema(self) -> Schema:
-        """Return the signature's inputs: each feature, optional ones not required.
+        """Return typed signature inputs: `double` numbers, `string` categories.
 
-        The columns have MLflow's type `any`, so MLflow checks only that the
-        required ones are present and `transform` reads the values: an integer
-        column with a gap, or floats where training had integers, still score.
+        The default signature has no inputs, so MLflow leaves every check to
+        `transform`; this typed one is for registries that need column types,
+        at the price of MLflow refusing integer columns in-process.
         """
         return Schema(
             [
-                ColSpec(AnyType(), name, required=name not in self.optional)
+                ColSpec(
+                    "string" if name in self.categories else "double",
+                    name,
+                    required=name not in self.optional,
+                )
                 for name in self.features
             ]
         )
@@ -98,6 +125,10 @@ class Preprocessor:
             name: "string" if name in self.categories else "number"
             for name in self.features
         }
+
+    def metadata(self) -> dict[str, Any]:
+        """Return what the logged model's `MLmodel` metadata says of its inputs."""
+        return {"input_types": self.input_types(), "optional_inputs": self.optional}
 
     def canonical(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the features of `frame` as a client sends them: floats, strings.
@@ -131,7 +162,7 @@ class Preprocessor:
     def transform(self, frame: pd.DataFrame) -> np.ndarray:
         """Encode a frame as a C-contiguous float32 matrix in feature order.
 
-        Raises an `MlflowException` naming the column when a required feature
+        Raises an `InputError` naming the column when a required feature
         is absent (or every feature is), a feature appears twice, or a numeric
         feature holds a value that is not a number.
         """
@@ -154,24 +185,23 @@ class Preprocessor:
         """Return the features of `frame` in order; absent optional ones missing."""
         absent = [name for name in self.features if name not in frame.columns]
         required = [name for name in absent if name not in self.optional]
-        if required:
-            optional = f" (optional: {self.optional})" if self.optional else ""
-            raise MlflowException(
-                f"Missing required column(s) {required}; every training feature "
-                f"must be present{optional}",
-                error_code=INVALID_PARAMETER_VALUE,
-            )
         if len(absent) == len(self.features):
-            raise MlflowException(
-                f"None of the feature columns {self.features} is present",
-                error_code=INVALID_PARAMETER_VALUE,
+            raise InputError(
+                f"None of the feature columns {listed(self.features)} is present"
+                f"{positional_hint(frame.columns)}"
+            )
+        if required:
+            optional = f" (optional: {listed(self.optional)})" if self.optional else ""
+            raise InputError(
+                f"Missing required column(s) {listed(required)}; every training "
+                f"feature must be present{optional}"
             )
         repeated = frame.columns[frame.columns.duplicated()]
         repeated = sorted({str(name) for name in repeated if name in self.features})
         if repeated:
-            raise MlflowException(
-                f"Column(s) {repeated} appear more than once; send each feature once",
-                error_code=INVALID_PARAMETER_VALUE,
+            raise InputError(
+                f"Column(s) {listed(repeated)} appear more than once; "
+                "send each feature once"
             )
         present = frame[[name for name in self.features if name in frame.columns]]
         return present.reindex(columns=self.features) if absent else present
@@ -183,10 +213,9 @@ class Preprocessor:
             try:
                 columns.append(frame[name].to_numpy(dtype=np.float32, na_value=np.nan))
             except CONVERSION_ERRORS:
-                raise MlflowException(
+                raise InputError(
                     f"Column {name!r} must hold numbers; "
-                    f"got {first_non_number(frame[name])!r}",
-                    error_code=INVALID_PARAMETER_VALUE,
+                    f"got {first_non_number(frame[name])!r:.40}"
                 ) from None
         return np.column_stack(columns)
 
@@ -217,6 +246,29 @@ def encode_categories(column: pd.Series, known: list[str]) -> np.ndarray:
     codes = pd.Categorical(column, categories=known).codes.astype(np.float32)
     codes[codes < 0] = np.nan
     return codes
+
+
+def listed(names: Sequence[object], shown: int = 5) -> str:
+    """Names as a short list: the first `shown`, then how many more."""
+    names = [str(name) for name in names]
+    if len(names) <= shown:
+        return repr(names)
+    return f"{repr(names[:shown])[:-1]}, ... {len(names) - shown} more]"
+
+
+def positional_hint(columns: pd.Index) -> str:
+    """How to call `spark_udf` when the columns arrive numbered, not named.
+
+    `udf(col_a, col_b)` hands a model without an input schema columns named
+    0, 1, ...; `udf(struct(col_a, col_b))` keeps the names.
+    """
+    names = [str(name) for name in columns]
+    if not names or names != [str(number) for number in range(len(names))]:
+        return ""
+    return (
+        "; columns numbered 0, 1, ... come from spark_udf called with separate "
+        "columns: call it as udf(struct(*columns)) to pass them by name"
+    )
 
 
 def first_non_number(column: pd.Series) -> object:
