@@ -7,18 +7,23 @@
 Renders a default project (XGBoost, binary, models from code), trains it on a
 frame with a float column with gaps (`size cm`, declared optional), a gapless
 integer column (`item count`) and a string column (`colour name`), and logs it
-three times, each with another input signature:
+four times, each with another input signature:
 
 - inferred: what MLflow infers from the training frame (the template's 0.2);
-- typed: numbers `double`, strings `string`, optional as declared;
-- any: columns of type `any`, optional as declared; the model checks values
-  (the template's choice).
+- typed: numbers `double`, strings `string`, optional as declared
+  (`train --typed-signature`);
+- any: columns of type `any`, optional as declared (the template before the
+  contract's speed-up);
+- none: no inputs, outputs and params kept; the model checks the contract
+  itself (the template's default).
 
 It sends every input variant through each path (in-process `pyfunc.predict`;
-REST, by the scoring server's own JSON parsing in `validate_serving_input`;
-Spark, through `spark_udf`) and prints what happens, against the answer for
-the same rows as canonical floats. Then it times one-row predictions of 30- and
-500-column models, and of 10,000 rows, with each signature.
+REST as JSON and as CSV, through the scoring server's own request handler,
+`scoring_server.invocations`; Spark, through `spark_udf` with the columns in a
+`struct`) and prints what happens, against the answer for the same rows as
+canonical floats, with the length of each refusal's message. Then it times
+one-row predictions of 30- and 500-column models, and of 10,000 rows, with
+each signature.
 """
 
 import argparse
@@ -167,15 +172,17 @@ def outcome(predict, frame, expected, refused_for):
         message = error.message
         if refused_for is None:
             return "refused (wrong)"
-        return f"refused, names column{'' if refused_for in message else ' NOT'}"
+        named = "" if refused_for in message else " NOT"
+        return f"refused, names column{named} ({len(message)} chars)"
     except Exception as error:  # Spark wraps the model's refusal in its own error
         refusal = re.search(r"MlflowException: (.+)", str(error), re.DOTALL)
         if refusal is None:
             return f"crash: {type(error).__name__}"
         if refused_for is None:
             return "refused (wrong)"
-        named = refused_for in refusal.group(1)
-        return f"refused, names column{'' if named else ' NOT'}"
+        message = refusal.group(1).strip().splitlines()[0]
+        named = "" if refused_for in message else " NOT"
+        return f"refused, names column{named} ({len(message)} chars)"
     if refused_for is not None:
         return "ACCEPTED (silent)"
     same = list(map(str, result.columns)) == list(map(str, expected.columns))
@@ -185,15 +192,24 @@ def outcome(predict, frame, expected, refused_for):
     return "ok" if same else "ok, answers DIFFER"
 
 
-def rest_predict(uri):
-    from mlflow.models import validate_serving_input
+def rest_predict(uri, csv=False):
+    """What `mlflow models serve` answers a JSON (or CSV) request for a frame."""
+    import mlflow
+    import pandas as pd
+    from mlflow.pyfunc.scoring_server import invocations
+
+    model = mlflow.pyfunc.load_model(uri)
+    schema = model.metadata.get_input_schema()
 
     def predict(frame):
-        import pandas as pd
-
-        split = json.loads(frame.to_json(orient="split", index=False))
-        payload = json.dumps({"dataframe_split": split})
-        return pd.DataFrame(validate_serving_input(uri, payload))
+        if csv:
+            body, content_type = frame.to_csv(index=False), "text/csv"
+        else:
+            split = json.loads(frame.to_json(orient="split", index=False))
+            body = json.dumps({"dataframe_split": split})
+            content_type = "application/json"
+        answer = invocations(body, content_type, model, schema)
+        return pd.DataFrame(json.loads(answer.response)["predictions"])
 
     return predict
 
@@ -222,34 +238,36 @@ def spark_predict(spark, uri, result_type):
     return predict
 
 
-def log_three(model, frame):
-    """Log `model` with the inferred, typed and `any` signatures."""
+def any_inputs(preprocessor):
+    """Columns of MLflow's type `any`, optional ones not required."""
+    from mlflow.types.schema import AnyType, ColSpec, Schema
+
+    return Schema(
+        [
+            ColSpec(AnyType(), name, required=name not in preprocessor.optional)
+            for name in preprocessor.features
+        ]
+    )
+
+
+def log_four(model, frame):
+    """Log `model` with the inferred, typed, `any` and no-input signatures."""
     import mlflow
     from mlflow.models import ModelSignature, infer_signature
-    from mlflow.types.schema import ColSpec, Schema
     from my_model.logged_model import log_model
     from my_model.train import model_signature
 
     sample = model.preprocessor.canonical(frame)
     chosen = model_signature(model, sample.head(100))
+    typed = model_signature(model, sample.head(100), typed=True)
     inferred_inputs = infer_signature(frame).inputs
-    typed_inputs = Schema(
-        [
-            ColSpec(
-                "string" if name in model.preprocessor.categories else "double",
-                name,
-                required=name not in model.preprocessor.optional,
-            )
-            for name in model.preprocessor.features
-        ]
-    )
     uris = {}
     with mlflow.start_run():
         for name, inputs, example in (
             ("inferred", inferred_inputs, frame.head(3)),
-            ("typed", typed_inputs, sample.head(3)),
-            ("any", chosen.inputs, sample.head(3)),
-            ("none", None, sample.head(3)),
+            ("typed", typed.inputs, sample.head(3)),
+            ("any", any_inputs(model.preprocessor), sample.head(3)),
+            ("none", chosen.inputs, sample.head(3)),
         ):
             signature = ModelSignature(inputs, chosen.outputs, chosen.params)
             info = log_model(model, signature, example, None)
@@ -269,12 +287,11 @@ def median_ms(fn, frame, calls, warmup=20):
 
 
 def wide_latency(columns, calls):
-    """One-row ms: in-memory model, pyfunc with `any`, pyfunc with `double`."""
+    """One-row and 10,000-row ms: the model itself, pyfunc per signature."""
     import mlflow
     import numpy as np
     import pandas as pd
     from mlflow.models import ModelSignature
-    from mlflow.types.schema import ColSpec, Schema
     from my_model.logged_model import log_model
     from my_model.train import fit_model, model_signature
 
@@ -285,13 +302,14 @@ def wide_latency(columns, calls):
     target = pd.Series(np.where(frame.iloc[:, :5].sum(axis=1) > 0, "yes", "no"))
     model = fit_model(frame, target)
     chosen = model_signature(model, frame.head(100))
-    typed = Schema([ColSpec("double", name) for name in frame.columns])
+    typed_signature = model_signature(model, frame.head(100), typed=True)
+    any_signature = ModelSignature(
+        any_inputs(model.preprocessor), chosen.outputs, chosen.params
+    )
     with mlflow.start_run():
-        any_uri = log_model(model, chosen, frame.head(2), None).model_uri
-        typed_signature = ModelSignature(typed, chosen.outputs, chosen.params)
+        any_uri = log_model(model, any_signature, frame.head(2), None).model_uri
         typed_uri = log_model(model, typed_signature, frame.head(2), None).model_uri
-        bare_signature = ModelSignature(None, chosen.outputs, chosen.params)
-        bare_uri = log_model(model, bare_signature, frame.head(2), None).model_uri
+        bare_uri = log_model(model, chosen, frame.head(2), None).model_uri
     one = frame.head(1)
     big = frame.sample(BIG_ROWS, replace=True, random_state=0).reset_index(drop=True)
     any_model = mlflow.pyfunc.load_model(any_uri)
@@ -316,13 +334,14 @@ def measure(no_spark: bool, calls: int) -> None:
     mlflow.set_experiment("input-contract")
     frame, target = training_frame()
     model = fit_model(frame, target, optional=["size cm"])
-    uris = log_three(model, frame)
+    uris = log_four(model, frame)
     canonical = model.preprocessor.canonical(frame.head(8))
     paths = {}
     for name, uri in uris.items():
         loaded = mlflow.pyfunc.load_model(uri)
         paths[("in-process", name)] = loaded.predict
-        paths[("REST", name)] = rest_predict(uri)
+        paths[("REST JSON", name)] = rest_predict(uri)
+        paths[("REST CSV", name)] = rest_predict(uri, csv=True)
     if not no_spark:
         from pyspark.sql import SparkSession, types
 
@@ -334,11 +353,14 @@ def measure(no_spark: bool, calls: int) -> None:
         )
         for name, uri in uris.items():
             paths[("Spark", name)] = spark_predict(spark, uri, result_type)
-    print("\n| input variant | path | inferred (0.2) | typed | any | no input schema |")
+    print(
+        "\n| input variant | path | inferred (0.2) | typed (--typed-signature) "
+        "| any (before) | no input schema (default) |"
+    )
     print("|---|---|---|---|---|---|")
     for variant, sent, expected, refused_for in variants(canonical):
         want = None if expected is None else model.predict(expected)
-        for path in ("in-process", "REST", "Spark"):
+        for path in ("in-process", "REST JSON", "REST CSV", "Spark"):
             if (path, "any") not in paths:
                 continue
             cells = [

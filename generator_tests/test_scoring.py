@@ -129,12 +129,14 @@ def test_spark_engine_matches_local(
 
 
 @pytest.mark.spark
+@pytest.mark.parametrize("signature", ["default", "typed"])
 def test_spark_engine_keeps_the_input_contract(
-    rendered: Callable[[dict], Path], tmp_path: Path
+    rendered: Callable[[dict], Path], tmp_path: Path, signature: str
 ) -> None:
     """Gaps in a gapless integer column, integers in a float column and an
-    absent optional column score on Spark exactly as locally; an absent required
-    column is a one-line error naming it, exit status 2."""
+    absent optional column score on Spark exactly as locally, with the default
+    signature and with `train --typed-signature`'s; an absent required column
+    is a one-line error naming it, exit status 2."""
     project = rendered({})
     env = project_env(
         project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}"
@@ -145,7 +147,8 @@ def test_spark_engine_keeps_the_input_contract(
     trained = run(
         [PYTHON, "-m", f"{package_name(project)}.train", "--data", str(data)]
         + ["--target", TARGET, "--optional", "customer age"]
-        + ["--registered-model-name", ""],
+        + ["--registered-model-name", ""]
+        + ["--typed-signature"] * (signature == "typed"),
         cwd=tmp_path,
         env=env,
     )
@@ -180,3 +183,20 @@ def test_spark_engine_keeps_the_input_contract(
     last = refused.stderr.strip().splitlines()[-1]
     assert last.startswith("error: ") and "plan type" in last, refused.stderr[-3000:]
     assert not (tmp_path / "refused.parquet").exists()
+
+
+@pytest.mark.spark
+def test_spark_udf_called_with_separate_columns_says_how_to_call_it(
+    scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    """`udf(col_a, col_b)` numbers the columns; the refusal shows `struct`."""
+    project, env, uri = scoring_project
+    source = tmp_path / "rows.parquet"
+    write_rows(source, 50)
+    pd.read_parquet(source).drop(columns="row_id").to_parquet(source, index=False)
+    result = run_script(
+        "spark_udf_by_position", uri, str(source), cwd=tmp_path, env=env
+    )
+    line = last_line(result)
+    assert "None of the feature columns" in line, result.stdout[-3000:]
+    assert "udf(struct(*columns))" in line, line

@@ -168,8 +168,8 @@ def main() -> None:
         "raw": fitted.estimator.predict_proba,
         "native": native.predict,
         "generated": generated.predict,
-        # The model's own predict: the same input contract, without MLflow's
-        # value-by-value check of `any` columns (what the score CLI calls).
+        # The model's own predict, without pyfunc around it: what the generated
+        # pyfunc costs on top of the model itself.
         "unwrapped": logged_model.unwrap(generated).predict,
     }
     package = importlib.import_module(args.package)

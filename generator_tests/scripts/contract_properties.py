@@ -10,7 +10,9 @@ strings, with or without gaps, under awkward names, some declared optional. Each
 drawn model is fitted and logged with the project's own code and packaging, then
 fed requests drawn by the project's `tests/test_contract.py` (columns dropped,
 added and reordered, missing values, every numeric dtype, unseen categories,
-text in numeric columns), in-process and through `mlflow.pyfunc`. Prints "ok".
+text in numeric columns), in-process and through `mlflow.pyfunc`, with the
+default signature and with `train --typed-signature`'s (integers cast first, as
+the generated README says). Prints "ok".
 """
 
 import importlib
@@ -100,18 +102,25 @@ def main(package: str, task: str) -> None:
         features, labels, optional = training
         model = train.fit_model(features, labels, optional)
         sample = model.preprocessor.canonical(features)
+        loaded = {}
         with mlflow.start_run():
-            info = logged_model.log_model(
-                model,
-                signature=train.model_signature(model, sample),
-                input_example=sample.head(3),
-                registered_model_name=None,
-            )
-        loaded = mlflow.pyfunc.load_model(info.model_uri)
+            for typed in (False, True):
+                info = logged_model.log_model(
+                    model,
+                    signature=train.model_signature(model, sample, typed),
+                    input_example=sample.head(3),
+                    registered_model_name=None,
+                )
+                loaded[typed] = mlflow.pyfunc.load_model(info.model_uri)
         for _ in range(REQUESTS_PER_MODEL):
             request = data.draw(contract.requests(model.preprocessor))
             contract.check(model.predict, request)
-            contract.check(loaded.predict, request)
+            contract.check(loaded[False].predict, request)
+            contract.check(
+                lambda frame: loaded[True].predict(contract.cast_integers(frame)),
+                request,
+                quoted=False,
+            )
 
     properties()
     print("ok")

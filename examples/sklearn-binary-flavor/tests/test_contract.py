@@ -125,17 +125,21 @@ def check(
     """Hold `predict` to the contract for one request.
 
     A refusal must name a faulty column, quoted unless `quoted` is false
-    (MLflow's own type errors name it bare).
+    (MLflow's own type errors name it bare, or escaped as in its repr).
     """
     try:
         result = predict(request.frame)
     except MlflowException as error:
         assert request.faults, f"refused a valid request: {error.message}"
         assert len(error.message) < 300 or not quoted, error.message
+        forms = {name: [repr(name)] for name in request.faults}
+        if not quoted:
+            for name in request.faults:
+                forms[name] += [name, repr(name)[1:-1]]
         named = [
             name
             for name in request.faults
-            if (repr(name) if quoted else name) in error.message
+            if any(form in error.message for form in forms[name])
         ]
         assert named, f"the refusal names none of {request.faults}: {error.message}"
         return

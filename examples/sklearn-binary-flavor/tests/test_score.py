@@ -4,9 +4,11 @@ output, progress and errors that name the failing rows."""
 import io
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 import pytest
 
+from churn_risk.logged_model import unwrap
 from churn_risk.model import METHODS, Model
 from churn_risk.score import (
     ScoringError,
@@ -50,6 +52,26 @@ def test_score_local_matches_predict_and_keeps_ids(
         check_dtype=False,
     )
     assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+def test_score_local_scores_integers_for_a_typed_signature(
+    typed_logged_uri: str,
+    typed_logged_model: mlflow.pyfunc.PyFuncModel,
+    mixed_frame: pd.DataFrame,
+    tmp_path: Path,
+) -> None:
+    features = mixed_frame.drop(columns="target").head(40)
+    assert features["item count"].dtype == "int64"
+    source = tmp_path / "input.parquet"
+    features.to_parquet(source, index=False)
+    output = tmp_path / "scored.parquet"
+    assert score_local(typed_logged_uri, source, output) == len(features)
+    expected = unwrap(typed_logged_model).predict(features)
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(output),
+        expected.set_axis(list(map(str, expected.columns)), axis=1),
+        check_dtype=False,
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
