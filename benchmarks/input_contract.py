@@ -109,7 +109,8 @@ def variants(canonical):
     whole = canonical.assign(**{"size cm": canonical["size cm"].fillna(8.0).round()})
     gap = edited(canonical, "item count", object, 0, None)
     nullable = edited(canonical, "item count", "Int64", 0, pd.NA)
-    text = edited(canonical, "item count", object, 1, "n/a")
+    # Not "n/a": pandas reads that as a missing value in a CSV request.
+    text = edited(canonical, "item count", object, 1, "lots")
     unseen = canonical.copy()
     unseen.loc[0, "colour name"] = "purple"
     return [
@@ -175,7 +176,9 @@ def outcome(predict, frame, expected, refused_for):
         named = "" if refused_for in message else " NOT"
         return f"refused, names column{named} ({len(message)} chars)"
     except Exception as error:  # Spark wraps the model's refusal in its own error
-        refusal = re.search(r"MlflowException: (.+)", str(error), re.DOTALL)
+        refusal = re.search(
+            r"(?:MlflowException|InputError): (.+)", str(error), re.DOTALL
+        )
         if refusal is None:
             return f"crash: {type(error).__name__}"
         if refused_for is None:
@@ -275,15 +278,16 @@ def log_four(model, frame):
     return uris
 
 
-def median_ms(fn, frame, calls, warmup=20):
-    for _ in range(warmup):
-        fn(frame)
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn(frame)
-        times.append(time.perf_counter() - start)
-    return 1e3 * statistics.median(times)
+def interleaved_ms(fns, frame, calls, warmup=5):
+    """Median ms of each `fns[name](frame)`, called in turn so noise hits all."""
+    times = {name: [] for name in fns}
+    for round_ in range(warmup + calls):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn(frame)
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: 1e3 * statistics.median(values) for name, values in times.items()}
 
 
 def wide_latency(columns, calls):
@@ -312,18 +316,19 @@ def wide_latency(columns, calls):
         bare_uri = log_model(model, chosen, frame.head(2), None).model_uri
     one = frame.head(1)
     big = frame.sample(BIG_ROWS, replace=True, random_state=0).reset_index(drop=True)
-    any_model = mlflow.pyfunc.load_model(any_uri)
-    typed_model = mlflow.pyfunc.load_model(typed_uri)
-    bare_model = mlflow.pyfunc.load_model(bare_uri)
+    fns = {
+        "in-memory": model.predict,
+        "pyfunc, any": mlflow.pyfunc.load_model(any_uri).predict,
+        "pyfunc, double": mlflow.pyfunc.load_model(typed_uri).predict,
+        "pyfunc, none": mlflow.pyfunc.load_model(bare_uri).predict,
+    }
+    timing = interleaved_ms(fns, one, calls)
+    # `any` takes seconds for a large frame: fewer rounds for it alone.
+    slow = {"pyfunc, any": fns.pop("pyfunc, any")}
+    big_timing = {**interleaved_ms(fns, big, 15, 2), **interleaved_ms(slow, big, 3, 1)}
     return {
-        "in-memory": median_ms(model.predict, one, calls),
-        "pyfunc, any": median_ms(any_model.predict, one, calls),
-        "pyfunc, double": median_ms(typed_model.predict, one, calls),
-        "pyfunc, none": median_ms(bare_model.predict, one, calls),
-        "big in-memory": median_ms(model.predict, big, 3, warmup=1),
-        "big pyfunc, any": median_ms(any_model.predict, big, 3, warmup=1),
-        "big pyfunc, double": median_ms(typed_model.predict, big, 3, warmup=1),
-        "big pyfunc, none": median_ms(bare_model.predict, big, 3, warmup=1),
+        **timing,
+        **{f"big {name}": big_timing[name] for name in timing},
     }
 
 

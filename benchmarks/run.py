@@ -66,7 +66,7 @@ class Repeats(NamedTuple):
     copier_copies: int
 
 
-FULL = Repeats(one_row_calls=300, large_calls=5, cold_loads=5, copier_copies=7)
+FULL = Repeats(one_row_calls=300, large_calls=9, cold_loads=5, copier_copies=7)
 QUICK = Repeats(one_row_calls=50, large_calls=2, cold_loads=1, copier_copies=3)
 
 

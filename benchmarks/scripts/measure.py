@@ -121,20 +121,23 @@ def check_same_answers(generated: object, fitted: Fitted, frame: pd.DataFrame) -
 
 
 def median_seconds(
-    fn: Callable[[pd.DataFrame], object],
+    calls: dict[str, Callable[[pd.DataFrame], object]],
     frame: pd.DataFrame,
     repeats: int,
     warmup: int,
-) -> float:
-    """Median wall time of `fn(frame)` over `repeats` calls after `warmup` calls."""
-    for _ in range(warmup):
-        fn(frame)
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn(frame)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+) -> dict[str, float]:
+    """Median wall time of each `calls[name](frame)` over `repeats` rounds.
+
+    Each round calls every one in turn, so the machine's noise hits them alike.
+    """
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    for round_ in range(warmup + repeats):
+        for name, fn in calls.items():
+            start = time.perf_counter()
+            fn(frame)
+            if round_ >= warmup:
+                times[name].append(time.perf_counter() - start)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def logged_kb(uri: str) -> float:
@@ -176,13 +179,11 @@ def main() -> None:
     if hasattr(package, "load_model"):  # packaging: flavor
         calls["flavor"] = package.load_model(uris["generated"]).predict
     check_same_answers(generated, fitted, large.head(1000))
-    result = {"one_row_ms": {}, "large_s": {}}
-    for name, fn in calls.items():
-        one_row = median_seconds(fn, one, args.one_row_calls, warmup=20)
-        result["one_row_ms"][name] = 1e3 * one_row
-        result["large_s"][name] = median_seconds(
-            fn, large, args.large_repeats, warmup=1
-        )
+    one_row = median_seconds(calls, one, args.one_row_calls, warmup=20)
+    result = {
+        "one_row_ms": {name: 1e3 * seconds for name, seconds in one_row.items()},
+        "large_s": median_seconds(calls, large, args.large_repeats, warmup=1),
+    }
     result["size_kb"] = {name: logged_kb(uri) for name, uri in uris.items()}
     result["uris"] = uris
     print(json.dumps(result))

@@ -34,7 +34,7 @@ def main() -> None:
     try:
         frame.select(udf(*columns)).collect()
     except Exception as error:  # Spark wraps the model's refusal in its own error
-        refusal = re.search(r"MlflowException: (.+)", str(error))
+        refusal = re.search(r"(?:MlflowException|InputError): (.+)", str(error))
         print(refusal.group(1).strip() if refusal else f"no refusal in: {error}")
     else:
         print("scored: the model took numbered columns")
