@@ -345,7 +345,7 @@ def score_spark(
             else:
                 writer.parquet(target)
         except Exception as error:  # Spark wraps the model's error in its own
-            refusal = re.search(r"MlflowException: (.+)", str(error))
+            refusal = re.search(r"(?:MlflowException|InputError): (.+)", str(error))
             if refusal is None:
                 raise
             raise ScoringError(refusal.group(1).strip()) from error

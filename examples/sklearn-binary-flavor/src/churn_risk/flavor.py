@@ -3,7 +3,7 @@
 A saved model's `MLmodel` lists this flavor beside `python_function`, whose
 loader is `_load_pyfunc` below, run from the logged code; nothing is pickled.
 `load_model` gives back the project's `Model`: `predict` and the extra methods
-are plain methods, without pyfunc's per-call schema checks.
+are plain methods, without pyfunc's wrapper around each call.
 """
 
 import sys
