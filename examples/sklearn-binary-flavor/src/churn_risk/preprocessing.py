@@ -30,6 +30,8 @@ from pandas.api.types import is_bool_dtype, is_numeric_dtype
 PREPROCESSING_FILE = "preprocessing.json"
 #: Errors numpy and pandas raise when a value cannot become a float.
 CONVERSION_ERRORS = (TypeError, ValueError, OverflowError)
+#: MLflow's column type of each kind of feature, for a typed signature.
+SIGNATURE_TYPES = {"number": "double", "string": "string"}
 
 
 class InputError(MlflowException):
@@ -110,12 +112,8 @@ class Preprocessor:
         """
         return Schema(
             [
-                ColSpec(
-                    "string" if name in self.categories else "double",
-                    name,
-                    required=name not in self.optional,
-                )
-                for name in self.features
+                ColSpec(SIGNATURE_TYPES[kind], name, required=name not in self.optional)
+                for name, kind in self.input_types().items()
             ]
         )
 
