@@ -1,6 +1,7 @@
 """Batch scoring at scale: a million-row Parquet file in bounded memory, and the
 Spark engine giving the same output as the local one."""
 
+import json
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
@@ -200,3 +201,22 @@ def test_spark_udf_called_with_separate_columns_says_how_to_call_it(
     line = last_line(result)
     assert "None of the feature columns" in line, result.stdout[-3000:]
     assert "udf(struct(*columns))" in line, line
+
+
+def test_the_mlserver_runtime_keeps_a_server_fault_a_server_error(
+    scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    """A refused request is 400; an MLflow fault of the server's own stays 5xx."""
+    project, env, uri = scoring_project
+    result = run_script(
+        "runtime_faults",
+        package_name(project),
+        uri,
+        str(tmp_path / "serving"),
+        cwd=tmp_path,
+        env=env,
+    )
+    answers = json.loads(last_line(result))
+    assert answers["good"] == {"raised": None, "status": 200}
+    assert answers["missing column"] == {"raised": "MLServerError", "status": 400}
+    assert answers["server fault"] == {"raised": "MlflowException", "status": 500}

@@ -4,14 +4,17 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
+from servers import Server
 
+from claim_cost import kserve
 from claim_cost.model import Model
 from claim_cost.train import (
     fit_model,
@@ -28,6 +31,8 @@ def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
+    # Create the store here, before a subprocess of the session opens it too.
+    mlflow.search_experiments(max_results=1)
     yield uri
     if previous is None:
         del os.environ["MLFLOW_TRACKING_URI"]
@@ -135,18 +140,45 @@ def typed_logged_model(typed_logged_uri: str) -> mlflow.pyfunc.PyFuncModel:
 
 
 @pytest.fixture(scope="session")
-def cli_run(
+def cli_process(
     tmp_path_factory: pytest.TempPathFactory, tracking_uri: str
-) -> subprocess.CompletedProcess:
-    """Run the train CLI as a user would."""
-    result = subprocess.run(
-        [sys.executable, "-m", "claim_cost.train"],
-        cwd=tmp_path_factory.mktemp("cli"),
-        env={**os.environ, "MLFLOW_TRACKING_URI": tracking_uri},
-        capture_output=True,
-        text=True,
-        timeout=300,
+) -> Iterator[tuple[subprocess.Popen, Path]]:
+    """Start the train CLI as a user would; the session goes on meanwhile.
+
+    Yields the process and the folder it runs in, which holds its output.
+    """
+    workdir = tmp_path_factory.mktemp("cli")
+    env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
+    with (workdir / "stdout").open("w") as stdout:
+        with (workdir / "stderr").open("w") as stderr:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "claim_cost.train"],
+                cwd=workdir,
+                env=env,
+                stdout=stdout,
+                stderr=stderr,
+            )
+    yield process, workdir
+    if process.poll() is None:
+        process.kill()
+
+
+def finished(cli: tuple[subprocess.Popen, Path]) -> subprocess.CompletedProcess:
+    """Wait for the train CLI to finish; return what it did."""
+    process, workdir = cli
+    returncode = process.wait(timeout=300)
+    return subprocess.CompletedProcess(
+        process.args,
+        returncode,
+        (workdir / "stdout").read_text(),
+        (workdir / "stderr").read_text(),
     )
+
+
+@pytest.fixture(scope="session")
+def cli_run(cli_process: tuple[subprocess.Popen, Path]) -> subprocess.CompletedProcess:
+    """The train CLI's run, once it is over."""
+    result = finished(cli_process)
     assert result.returncode == 0, result.stderr
     return result
 
@@ -180,31 +212,84 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def serving_process(
-    cli_model_uri: str, tracking_uri: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[subprocess.Popen, str, Path]]:
-    """Start `mlflow models serve --env-manager local` on a free port.
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server, killing it if it does not exit within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
 
-    Yields the process, its base URL and its log; tests/test_serving.py waits
-    for it to answer.
-    """
-    port = free_port()
+
+class Starting:
+    """A server a thread starts once what it serves exists, while tests run."""
+
+    def __init__(self, start: Callable[[], Server]) -> None:
+        self._server: Server | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(start,), daemon=True)
+        self._thread.start()
+
+    def _run(self, start: Callable[[], Server]) -> None:
+        try:
+            self._server = start()
+        except BaseException as error:  # raised again in the test that waits
+            self._error = error
+
+    def server(self) -> Server:
+        """Wait until the server is started; raise what stopped it, if anything."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._server is not None
+        return self._server
+
+    def stop(self) -> None:
+        """Stop the server, if it started."""
+        self._thread.join()
+        if self._server is not None:
+            stop(self._server.process)
+
+
+@pytest.fixture(scope="session")
+def serving_start(
+    cli_process: tuple[subprocess.Popen, Path],
+    tracking_uri: str,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Starting]:
+    """Start `mlflow models serve --env-manager local` on a free port, serving
+    the train CLI's model as soon as the CLI has logged it."""
     log = tmp_path_factory.mktemp("serve") / "server.log"
-    bin_dir = str(Path(sys.executable).parent)
-    env = {
-        **os.environ,
-        "MLFLOW_TRACKING_URI": tracking_uri,
-        "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", cli_model_uri]
-    command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            command, env=env, stdout=output, stderr=subprocess.STDOUT
-        )
-    yield process, f"http://127.0.0.1:{port}", log
-    stop(process)
+
+    def start() -> Server:
+        result = finished(cli_process)
+        if result.returncode != 0:
+            raise RuntimeError(f"the train CLI failed:\n{result.stderr}")
+        model_uri = result.stdout.strip().splitlines()[-1]
+        port = free_port()
+        bin_dir = str(Path(sys.executable).parent)
+        env = {
+            **os.environ,
+            "MLFLOW_TRACKING_URI": tracking_uri,
+            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+        }
+        command = [sys.executable, "-m", "mlflow", "models", "serve", "-m", model_uri]
+        command += ["--env-manager", "local", "-h", "127.0.0.1", "-p", str(port)]
+        with log.open("w") as output:
+            process = subprocess.Popen(
+                command, env=env, stdout=output, stderr=subprocess.STDOUT
+            )
+        return Server(process, f"http://127.0.0.1:{port}", log)
+
+    starting = Starting(start)
+    yield starting
+    starting.stop()
+
+
+@pytest.fixture(scope="session")
+def serving_process(serving_start: Starting) -> Server:
+    """The scoring server; tests/test_serving.py waits for it to answer."""
+    return serving_start.server()
 
 
 @pytest.fixture(scope="session")
@@ -213,34 +298,26 @@ def kserve_folder(
 ) -> Path:
     """The folder the package's `kserve` command writes for the mixed model."""
     folder = tmp_path_factory.mktemp("kserve") / "mixed model"
-    command = [sys.executable, "-m", "claim_cost.kserve"]
-    command += ["--model-uri", mixed_logged_uri, "--output", str(folder)]
-    command += ["--name", "mixed", "--storage-uri", "s3://models/mixed"]
-    result = subprocess.run(
-        command, env=dict(os.environ), capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr
+    arguments = ["--model-uri", mixed_logged_uri, "--output", str(folder)]
+    kserve.main([*arguments, "--name", "mixed", "--storage-uri", "s3://models/mixed"])
     return folder
 
 
 @pytest.fixture(scope="session")
 def mlserver_process(
     kserve_folder: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[subprocess.Popen, str, Path]]:
-    """Start `mlserver start` on the kserve folder, on free ports of 127.0.0.1.
-
-    Yields the process, its base URL and its log; tests/test_kserve.py waits
-    for it to answer.
-    """
+) -> Iterator[Server]:
+    """Start `mlserver start` on the kserve folder, on free ports; its settings
+    bind 127.0.0.1. Yields the server; tests/test_kserve.py waits for it to
+    answer."""
     mlserver = Path(sys.executable).with_name("mlserver")
     assert mlserver.exists(), "mlserver is missing: pip install -e '.[test]'"
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     workdir = tmp_path_factory.mktemp("mlserver")
     env = {
         **os.environ,
-        "MLSERVER_HOST": "127.0.0.1",
         "MLSERVER_HTTP_PORT": str(port),
-        "MLSERVER_GRPC_PORT": str(free_port()),
+        "MLSERVER_GRPC_PORT": str(grpc_port),
         "MLSERVER_METRICS_PORT": str(free_port()),
     }
     log = workdir / "server.log"
@@ -252,22 +329,21 @@ def mlserver_process(
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    yield process, f"http://127.0.0.1:{port}", log
+    yield Server(process, f"http://127.0.0.1:{port}", log, f"127.0.0.1:{grpc_port}")
     stop(process)
 
 
-def stop(process: subprocess.Popen) -> None:
-    """Stop a server, killing it if it does not exit within 30 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Run the serving tests last, so that the servers boot meanwhile."""
+    items.sort(key=lambda item: item.get_closest_marker("serving") is not None)
 
 
 @pytest.fixture(scope="session", autouse=True)
-def start_serving_early(request: pytest.FixtureRequest) -> None:
-    """Boot the servers while the other tests run, if any test needs them."""
-    for server in ("serving_process", "mlserver_process"):
-        if any(server in item.fixturenames for item in request.session.items):
-            request.getfixturevalue(server)
+def start_early(request: pytest.FixtureRequest) -> None:
+    """Start the train CLI and the servers, if any test needs them, while the
+    other tests run."""
+    needed = {name for item in request.session.items for name in item.fixturenames}
+    early = ["cli_process", "serving_start", "mlserver_process"]
+    for name in early:
+        if name in needed:
+            request.getfixturevalue(name)

@@ -5,12 +5,23 @@ import subprocess
 import time
 import urllib.error
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 STARTUP_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class Server:
+    """A server a test started: its process, base URL, log and gRPC address."""
+
+    process: subprocess.Popen
+    url: str
+    log: Path
+    grpc_address: str = ""
 
 
 def request(
@@ -35,18 +46,18 @@ def request(
         return status, raw.decode()
 
 
-def wait_until_ready(process: subprocess.Popen, ready_url: str, log: Path) -> None:
-    """Wait until `ready_url` answers 200; fail with the server's log if it exits
-    or takes longer than STARTUP_SECONDS."""
+def wait_until_ready(server: Server, ready_path: str) -> None:
+    """Wait until `ready_path` answers 200; fail with the server's log if the
+    server exits or takes longer than STARTUP_SECONDS."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
-        if process.poll() is not None:
-            pytest.fail(f"server exited:\n{log.read_text()}")
+        if server.process.poll() is not None:
+            pytest.fail(f"server exited:\n{server.log.read_text()}")
         try:
-            if request(ready_url)[0] == 200:
+            if request(f"{server.url}{ready_path}")[0] == 200:
                 return
         except OSError:
             pass
         if time.monotonic() > deadline:
-            pytest.fail(f"server did not start:\n{log.read_text()}")
-        time.sleep(0.5)
+            pytest.fail(f"server did not start:\n{server.log.read_text()}")
+        time.sleep(0.2)

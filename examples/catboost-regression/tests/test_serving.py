@@ -4,14 +4,13 @@ Starts a real scoring server on 127.0.0.1; deselect with `pytest -m "not serving
 """
 
 import json
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import mlflow
 import pandas as pd
 import pytest
-from servers import request, wait_until_ready
+from servers import Server, request, wait_until_ready
 
 from claim_cost.model import METHODS, Model
 
@@ -19,11 +18,10 @@ pytestmark = pytest.mark.serving
 
 
 @pytest.fixture(scope="module")
-def server(serving_process: tuple[subprocess.Popen, str, Path]) -> str:
+def server(serving_process: Server) -> str:
     """The scoring server's base URL, once it answers /ping."""
-    process, url, log = serving_process
-    wait_until_ready(process, f"{url}/ping", log)
-    return url
+    wait_until_ready(serving_process, "/ping")
+    return serving_process.url
 
 
 @pytest.fixture(scope="module")

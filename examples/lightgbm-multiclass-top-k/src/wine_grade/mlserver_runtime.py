@@ -1,4 +1,4 @@
-"""MLServer runtime of this model: Open Inference (V2) protocol, client errors as 400.
+"""MLServer runtime of this model: the Open Inference (V2) protocol as clients speak it.
 
 MLServer's MLflow runtime serves the logged pyfunc; this subclass adds what it
 lacks for this model:
@@ -6,10 +6,17 @@ lacks for this model:
 - the model's metadata declares one input per feature, `FP64` for numbers and
   `BYTES` for strings, as the model reads them (`input_types` in the logged
   model's metadata), instead of JSON-encoded `BYTES` for every column;
-- a refused request (missing column, text in a numeric column, unknown method,
-  bad param value) is HTTP 400 with the model's message instead of 500;
-- a param the model does not declare is refused (MLflow would drop it with a
-  warning in the server's log, e.g. a misspelt `threshold`).
+- each input must be of its feature's kind (any numeric datatype for a number,
+  `BYTES` for a string) and every input must have as many rows as the others;
+- the request's `parameters` are the model's params (`method`, ...) except the
+  protocol's own, which clients such as `tritonclient` send
+  (`binary_data_output`, `priority`, `timeout`, `sequence_id`, ...): those are
+  ignored, and a param the model does not declare is refused (MLflow would
+  drop it with a warning in the server's log, e.g. a misspelt `threshold`);
+- the answer holds the outputs the request names in `outputs`, or all of them;
+- a refused request (any of the above, a missing column, an unknown method, a
+  bad param value) is HTTP 400 with the model's message; a fault of the
+  server's own keeps its 5xx status.
 
 The package's `kserve` command copies this file, which imports nothing from the
 package, next to `model-settings.json`, so that a stock MLServer image serves
@@ -18,81 +25,146 @@ the folder. Its name there is `wine_grade_runtime.py`.
 
 from typing import Any
 
-import mlflow
 import numpy as np
 import pandas as pd
 from fastapi import status
 from mlflow.exceptions import MlflowException
 from mlserver.codecs import PandasCodec
 from mlserver.errors import MLServerError
-from mlserver.types import Datatype, InferenceRequest, InferenceResponse, MetadataTensor
-from mlserver.utils import get_model_uri
+from mlserver.types import (
+    Datatype,
+    InferenceRequest,
+    InferenceResponse,
+    MetadataTensor,
+    RequestInput,
+)
 from mlserver_mlflow import MLflowRuntime
 from mlserver_mlflow.metadata import DefaultOutputPrefix, to_metadata_tensors
 
 #: The V2 datatype of each kind of feature the model reads.
 DATATYPES = {"number": "FP64", "string": "BYTES"}
-#: Numeric V2 datatypes, as a request holds them: all read as FP64 (see
+#: The V2 datatypes a numeric feature accepts: all read as FP64 (see
 #: `Runtime.predict`).
-NUMBERS = {datatype.value for datatype in Datatype} - {"BOOL", "BYTES"}
+NUMBERS = frozenset(datatype.value for datatype in Datatype) - {"BOOL", "BYTES"}
+#: The datatypes each kind of feature accepts.
+ACCEPTED = {"number": NUMBERS, "string": frozenset({"BYTES"})}
+#: Request parameters of the protocol and its extensions, which clients send
+#: on their own: not the model's params.
+PROTOCOL_PARAMETERS = frozenset(
+    {
+        "binary_data_output",
+        "priority",
+        "timeout",
+        "sequence_id",
+        "sequence_start",
+        "sequence_end",
+        "triton_enable_empty_final_response",
+    }
+)
+
+
+class RequestError(MLServerError):
+    """A request the model cannot answer: HTTP 400 with the reason."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, status.HTTP_400_BAD_REQUEST)
 
 
 class Runtime(MLflowRuntime):
-    """`mlserver_mlflow.MLflowRuntime` with typed inputs and 400 for client errors."""
+    """`mlserver_mlflow.MLflowRuntime` that checks requests as the model reads them."""
 
-    async def load(self) -> bool:
-        """Load the model; declare each feature's V2 datatype and the outputs.
+    def _sync_metadata(self) -> None:
+        """Declare each feature's V2 datatype, and the outputs of the signature.
 
         The signature declares no inputs (the model checks them itself), so
         the inputs come from the model's metadata instead.
         """
-        self._model = mlflow.pyfunc.load_model(await get_model_uri(self._settings))
-        self._signature = self._model.metadata.signature
-        self._input_schema = self._model.metadata.get_input_schema()
-        kinds = self._model.metadata.metadata["input_types"]
+        self._kinds = self._model.metadata.metadata["input_types"]
         self.inputs = [
             MetadataTensor(name=name, datatype=DATATYPES[kind], shape=[-1, 1])
-            for name, kind in kinds.items()
+            for name, kind in self._kinds.items()
         ]
         self.outputs = to_metadata_tensors(
             self._signature.outputs, prefix=DefaultOutputPrefix
         )
-        return True
+        schema = self._model.metadata.get_params_schema()
+        self._params = [param.name for param in schema.params] if schema else []
 
     async def predict(self, payload: InferenceRequest) -> InferenceResponse:
-        """Decode one input per column into a frame and call the pyfunc's predict.
+        """Check the inputs, decode them into a frame and call the pyfunc's predict.
 
-        `parameters` other than `content_type` are the model's params
-        (`method`, ...). Every numeric input is read as FP64: the model turns
-        all features into float32 anyway, and MLServer cannot read a null (a
-        missing value) into an integer column.
+        Every numeric input is read as FP64: the model turns all features into
+        float32 anyway, and MLServer cannot read a null (a missing value) into
+        an integer column.
         """
+        self._check_inputs(payload.inputs)
         for tensor in payload.inputs:
             if tensor.datatype in NUMBERS:
                 tensor.datatype = Datatype.FP64.value
         try:
             frame = self.decode_request(payload, default_codec=PandasCodec)
         except (TypeError, ValueError) as error:
-            raise MLServerError(
-                f"cannot read the inputs as columns of a table: {error}",
-                status.HTTP_400_BAD_REQUEST,
+            raise RequestError(
+                f"cannot read the inputs as columns of a table: {error}"
             ) from error
-        params: dict[str, Any] | None = None
-        if payload.parameters is not None and payload.parameters.model_extra:
-            params = dict(payload.parameters.model_extra)
-            schema = self._model.metadata.get_params_schema()
-            declared = [param.name for param in schema.params]
-            unknown = sorted(set(params) - set(declared))
-            if unknown:
-                raise MLServerError(
-                    f"Unknown params {unknown}; allowed: {declared}",
-                    status.HTTP_400_BAD_REQUEST,
-                )
         try:
-            result = self._model.predict(frame, params=params)
+            result = self._model.predict(frame, params=self._model_params(payload))
         except MlflowException as error:
-            raise MLServerError(error.message, status.HTTP_400_BAD_REQUEST) from error
+            code = error.get_http_status_code()
+            if code >= status.HTTP_500_INTERNAL_SERVER_ERROR:
+                raise
+            raise MLServerError(error.message, code) from error
+        if payload.outputs:
+            result = requested(result, [output.name for output in payload.outputs])
         return self.encode_response(as_numpy_columns(result), default_codec=PandasCodec)
+
+    def _check_inputs(self, inputs: list[RequestInput]) -> None:
+        """Refuse an input of the wrong kind, shape or number of rows."""
+        rows = {}
+        for tensor in inputs:
+            kind = self._kinds.get(tensor.name)
+            if kind is not None and tensor.datatype not in ACCEPTED[kind]:
+                raise RequestError(
+                    f"input {tensor.name!r} is {tensor.datatype}; it is a {kind}"
+                    f" feature: send it as {DATATYPES[kind]}"
+                    + (" or another numeric datatype" if kind == "number" else "")
+                )
+            if not 1 <= len(tensor.shape) <= 2 or tensor.shape[1:] not in ([], [1]):
+                raise RequestError(
+                    f"input {tensor.name!r} has shape {tensor.shape}; each input"
+                    " is one column: shape [rows] or [rows, 1]"
+                )
+            rows[tensor.name] = tensor.shape[0]
+        if len(set(rows.values())) > 1:
+            first, count = next(iter(rows.items()))
+            other = next(name for name, size in rows.items() if size != count)
+            raise RequestError(
+                f"input {other!r} has {rows[other]} rows and {first!r} has"
+                f" {count}: every input needs the same number of rows"
+            )
+
+    def _model_params(self, payload: InferenceRequest) -> dict[str, Any] | None:
+        """Return the request's params for the model; refuse one it does not declare."""
+        if payload.parameters is None or not payload.parameters.model_extra:
+            return None
+        params = {
+            name: value
+            for name, value in payload.parameters.model_extra.items()
+            if name not in PROTOCOL_PARAMETERS
+        }
+        unknown = sorted(set(params) - set(self._params))
+        if unknown:
+            raise RequestError(f"Unknown params {unknown}; allowed: {self._params}")
+        return params or None
+
+
+def requested(result: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Return the columns of `result` the request names, in its order."""
+    columns = [str(column) for column in result.columns]
+    unknown = [name for name in names if name not in columns]
+    if unknown:
+        raise RequestError(f"Unknown outputs {unknown}; this call answers {columns}")
+    return result.set_axis(columns, axis=1)[names]
 
 
 def as_numpy_columns(frame: pd.DataFrame) -> pd.DataFrame:

@@ -1,14 +1,16 @@
 """Write a folder MLServer serves over the V2 protocol, and its KServe manifest.
 
-    python -m churn_risk.kserve
-        --model-uri URI --output DIR [--name NAME] [--storage-uri URI]
+    python -m churn_risk.kserve --model-uri URI --output DIR [--name NAME]
+        [--storage-uri URI] [--workers N] [--host HOST]
 
-DIR holds everything the server needs, so it can be uploaded as it is: `model/`
-(the logged model, downloaded), `model-settings.json` (serve `model/` as NAME
-with this package's runtime), `settings.json` (MLServer's server settings), the
-runtime module (`mlserver_runtime.py`, copied under the package's name) and
+DIR holds everything the server needs, so it can be uploaded as it is:
+`settings.json` (MLServer's server settings for a local `mlserver start DIR`:
+--host, default 127.0.0.1, and --workers inference processes), NAME/ (the
+model's own folder: `model-settings.json`, which serves `model/` as NAME with
+this package's runtime, `model/`, the logged model, downloaded, and the
+runtime module, `mlserver_runtime.py` copied under the package's name) and
 `inferenceservice.yaml` (a KServe InferenceService, protocol v2, reading DIR
-from --storage-uri).
+from --storage-uri and serving NAME/ on the addresses KServe needs).
 
 `mlserver start DIR` serves it on this machine (ports from MLSERVER_HTTP_PORT,
 MLSERVER_GRPC_PORT and MLSERVER_METRICS_PORT); predictions are at
@@ -37,10 +39,12 @@ RUNTIME_CLASS = f"{RUNTIME_MODULE}.Runtime"
 RUNTIME_SOURCE = Path(__file__).with_name("mlserver_runtime.py")
 #: The placeholder written when no --storage-uri is given.
 STORAGE_PLACEHOLDER = "s3://BUCKET/PATH"
-#: Inference runs in the server's process. MLServer 1.7's worker processes do
-#: not start with current uvloop ("There is no current event loop"), and for a
-#: model this fast the hop to a worker would cost more than it saves.
-PARALLEL_WORKERS = 0
+#: Where KServe mounts the folder.
+KSERVE_MOUNT = "/mnt/models"
+#: Inference processes MLServer starts by default, besides the one that answers
+#: HTTP and gRPC.
+DEFAULT_WORKERS = 1
+DEFAULT_HOST = "127.0.0.1"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
@@ -66,18 +70,23 @@ def model_settings(name: str) -> dict[str, Any]:
     }
 
 
-def inference_service(name: str, storage_uri: str) -> dict[str, Any]:
+def server_settings(workers: int, host: str) -> dict[str, Any]:
+    """Return MLServer's server settings for `mlserver start` on this machine."""
+    return {"host": host, "parallel_workers": workers}
+
+
+def inference_service(name: str, storage_uri: str, workers: int) -> dict[str, Any]:
     """Return a KServe InferenceService serving the folder at `storage_uri` over V2.
 
-    KServe mounts the folder at /mnt/models; the environment points MLServer at
-    the model, its name and this package's runtime.
+    KServe mounts the folder at KSERVE_MOUNT; MLServer's image serves
+    `MLSERVER_MODELS_DIR`, here the model's own folder, so that the local
+    `settings.json` (which binds 127.0.0.1) stays out and the server listens on
+    every interface of the pod.
     """
     environment = {
-        "MLSERVER_MODEL_NAME": name,
-        "MLSERVER_MODEL_IMPLEMENTATION": RUNTIME_CLASS,
-        "MLSERVER_MODEL_URI": "/mnt/models/model",
-        "MLSERVER_PARALLEL_WORKERS": str(PARALLEL_WORKERS),
-        "PYTHONPATH": "/mnt/models",
+        "MLSERVER_MODELS_DIR": f"{KSERVE_MOUNT}/{name}",
+        "MLSERVER_HOST": "0.0.0.0",
+        "MLSERVER_PARALLEL_WORKERS": str(workers),
     }
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
@@ -100,34 +109,48 @@ def inference_service(name: str, storage_uri: str) -> dict[str, Any]:
     }
 
 
-def write_folder(model_uri: str, output: Path, name: str, storage_uri: str) -> None:
-    """Download the model and write the settings, runtime and manifest to `output`."""
+def write_folder(
+    model_uri: str,
+    output: Path,
+    name: str,
+    storage_uri: str,
+    workers: int = DEFAULT_WORKERS,
+    host: str = DEFAULT_HOST,
+) -> None:
+    """Download the model and write the settings, runtime and manifest to `output`.
+
+    The model's files go to `output / name`: MLServer expects a model's folder
+    to be named after it.
+    """
     if not NAME_PATTERN.match(name):
         raise KServeError(
             f"--name {name!r} is not allowed: use letters, digits, '_', '.' and '-',"
             " starting with a letter or digit"
         )
+    if workers < 0:
+        raise KServeError(f"--workers {workers} is not allowed: use 0 or more")
     if output.exists() and any(output.iterdir()):
         raise KServeError(f"{output} is not empty; choose a new folder")
-    output.mkdir(parents=True, exist_ok=True)
+    model_folder = output / name
+    model_folder.mkdir(parents=True, exist_ok=True)
     try:
         mlflow.artifacts.download_artifacts(
-            artifact_uri=model_uri, dst_path=str(output / "model")
+            artifact_uri=model_uri, dst_path=str(model_folder / "model")
         )
     except (MlflowException, OSError) as error:
-        shutil.rmtree(output / "model", ignore_errors=True)
+        shutil.rmtree(model_folder, ignore_errors=True)
         raise KServeError(
             f"cannot download model {model_uri}: {first_line(error)}"
         ) from error
-    (output / "model-settings.json").write_text(
+    (model_folder / "model-settings.json").write_text(
         json.dumps(model_settings(name), indent=2) + "\n"
     )
+    shutil.copyfile(RUNTIME_SOURCE, model_folder / f"{RUNTIME_MODULE}.py")
     (output / "settings.json").write_text(
-        json.dumps({"parallel_workers": PARALLEL_WORKERS}, indent=2) + "\n"
+        json.dumps(server_settings(workers, host), indent=2) + "\n"
     )
-    shutil.copyfile(RUNTIME_SOURCE, output / f"{RUNTIME_MODULE}.py")
     (output / "inferenceservice.yaml").write_text(
-        yaml.safe_dump(inference_service(name, storage_uri), sort_keys=False)
+        yaml.safe_dump(inference_service(name, storage_uri, workers), sort_keys=False)
     )
 
 
@@ -147,6 +170,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=STORAGE_PLACEHOLDER,
         help="where the folder will be uploaded, for the KServe manifest",
     )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=DEFAULT_WORKERS,
+        help="inference processes besides the server's own; 0 runs inference in"
+        f" the server's process (default: {DEFAULT_WORKERS})",
+    )
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address a local `mlserver start` binds (default: {DEFAULT_HOST})",
+    )
     return parser.parse_args(argv)
 
 
@@ -154,7 +189,14 @@ def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     args = parse_args(argv)
     try:
-        write_folder(args.model_uri, args.output, args.name, args.storage_uri)
+        write_folder(
+            args.model_uri,
+            args.output,
+            args.name,
+            args.storage_uri,
+            workers=args.workers,
+            host=args.host,
+        )
     except KServeError as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
