@@ -15,14 +15,17 @@ each (keep-alive connections, after a warm-up) to:
 
 - `mlflow models serve` with 1 and 2 workers, the native flavor and the
   generated model (the same JSON bodies);
-- MLServer (`python -m <package>.kserve`, then `mlserver start`), the
-  generated model over the V2 protocol.
+- MLServer (`python -m <package>.kserve --workers N`, then `mlserver start`),
+  the generated model over the V2 protocol, with inference in the server's
+  process and in 1 and 2 worker processes.
 
 Every answer is checked (HTTP 200 and one prediction per row); a request that
 gets no answer counts as lost. It prints requests/s, p50 and p99 latency,
 errors and lost requests per server, the generated model's requests/s and p99
 against the native flavor's behind the same server (targets: gen/native
-requests/s >= 1.3, p99 <= 0.8, 0 errors, 0 lost), and where a request's time
+requests/s >= 1.3, p99 <= 0.8, 0 errors, 0 lost), MLServer's requests/s
+against `mlflow models serve`'s at equal workers (target >= 1.0; inference in
+MLServer's own process counts as one worker), and where a request's time
 goes (`scripts/serving_breakdown.py`: the scoring server's steps timed in one
 process). It exits with status 1 if any request failed or was lost.
 """
@@ -53,6 +56,22 @@ from .run import benchmark_env, last_line, machine, print_table, run, run_script
 BIN = Path(sys.executable).parent
 ROW_COUNTS = (1, 100)
 TARGETS = {"rps": 1.3, "p99": 0.8}
+#: MLServer's `parallel_workers`: 0 runs inference in the server's process.
+MLSERVER_WORKERS = (0, 1, 2)
+#: The V2 server's requests/s against `mlflow models serve` at equal workers.
+V2_TARGET = 1.0
+
+
+def mlflow_label(workers: int) -> str:
+    """The table's name for `mlflow models serve` with `workers` workers."""
+    return f"mlflow models serve, {workers} worker{'s' if workers > 1 else ''}"
+
+
+def mlserver_label(workers: int) -> str:
+    """The table's name for MLServer with `parallel_workers` = `workers`."""
+    if workers == 0:
+        return "MLServer V2, inference in its process"
+    return f"MLServer V2, {workers} worker{'s' if workers > 1 else ''}"
 
 
 @dataclass
@@ -169,26 +188,10 @@ def summary(load: Load, seconds: float) -> dict[str, float]:
 def write_kserve_folder(
     package: str, uri: str, folder: Path, env: dict[str, str], workers: int
 ) -> None:
-    """`python -m PACKAGE.kserve`, then MLServer's inference workers set to `workers`."""
-    run(
-        [
-            sys.executable,
-            "-m",
-            f"{package}.kserve",
-            "--model-uri",
-            uri,
-            "--output",
-            str(folder),
-            "--name",
-            "bench",
-        ],
-        folder.parent,
-        env,
-    )
-    settings = folder / "settings.json"
-    settings.write_text(
-        json.dumps({**json.loads(settings.read_text()), "parallel_workers": workers})
-    )
+    """`python -m PACKAGE.kserve` with MLServer's inference workers set to `workers`."""
+    command = [sys.executable, "-m", f"{package}.kserve", "--model-uri", uri]
+    command += ["--output", str(folder), "--name", "bench", "--workers", str(workers)]
+    run(command, folder.parent, env)
 
 
 @dataclass
@@ -214,7 +217,7 @@ def mlflow_servers(
             command += ["-m", uris[model], "--env-manager", "local", "-w", str(workers)]
             command += ["-h", "127.0.0.1", "-p", str(port)]
             yield Config(
-                f"mlflow models serve, {workers} worker{'s' if workers > 1 else ''}",
+                mlflow_label(workers),
                 model,
                 command,
                 env,
@@ -226,20 +229,20 @@ def mlflow_servers(
 def mlservers(
     package: str, uri: str, root: Path, env: dict[str, str], bodies: dict[int, bytes]
 ) -> Iterator[Config]:
-    """MLServer on the folder `python -m PACKAGE.kserve` writes (inference in-process)."""
-    for workers in (0,):
+    """MLServer on the folder `python -m PACKAGE.kserve` writes, with inference in
+    the server's process (0 workers) and in 1 and 2 worker processes."""
+    for workers in MLSERVER_WORKERS:
         folder = root / f"kserve-{workers}"
         write_kserve_folder(package, uri, folder, env, workers)
         port = free_port()
         server_env = {
             **env,
-            "MLSERVER_HOST": "127.0.0.1",
             "MLSERVER_HTTP_PORT": str(port),
             "MLSERVER_GRPC_PORT": str(free_port()),
             "MLSERVER_METRICS_PORT": str(free_port()),
         }
         yield Config(
-            f"MLServer V2, parallel_workers={workers}",
+            mlserver_label(workers),
             "generated",
             [str(BIN / "mlserver"), "start", str(folder)],
             server_env,
@@ -391,6 +394,47 @@ def tables(
     return measured, ratios
 
 
+def v2_table(results: list[dict]) -> list[list[str]]:
+    """MLServer against `mlflow models serve` at equal workers, generated model.
+
+    Inference in MLServer's own process counts as one worker.
+    """
+    table = [
+        [
+            "framework",
+            "rows",
+            "MLServer",
+            "against",
+            "V2/mlflow req/s",
+            "V2/mlflow p99",
+            f"target (>= {V2_TARGET})",
+        ]
+    ]
+    by_key = {(r["framework"], r["rows"], r["server"], r["model"]): r for r in results}
+    for framework, rows, label, model in list(by_key):
+        if model != "generated" or not label.startswith("MLServer"):
+            continue
+        workers = next(w for w in MLSERVER_WORKERS if mlserver_label(w) == label)
+        other = mlflow_label(max(workers, 1))
+        baseline = by_key.get((framework, rows, other, "generated"))
+        if baseline is None:
+            continue
+        v2 = by_key[(framework, rows, label, model)]
+        rps = v2["rps"] / baseline["rps"]
+        table.append(
+            [
+                framework,
+                str(rows),
+                label.removeprefix("MLServer V2, "),
+                other,
+                f"{rps:.2f}",
+                f"{v2['p99'] / baseline['p99']:.2f}",
+                "met" if rps >= V2_TARGET else "missed",
+            ]
+        )
+    return table
+
+
 def breakdown_table(steps: dict[str, dict]) -> list[list[str]]:
     """`serving_breakdown.py`'s steps per framework, model and rows."""
     table = [
@@ -476,6 +520,8 @@ def main() -> None:
     print_table(measured)
     print()
     print_table(ratios)
+    print("\nThe V2 server against `mlflow models serve` at equal workers:\n")
+    print_table(v2_table(results))
     print(
         "\nWhere a request's time goes, in one process (median ms; MLflow's checks = pyfunc predict - model alone):\n"
     )

@@ -79,8 +79,11 @@ class Client:
         for output in response["outputs"]:
             assert [int(size) for size in output["shape"]] == [len(frame), 1]
             values = result.as_numpy(output["name"]).ravel()
-            if values.dtype == object:  # BYTES come back as bytes
-                values = [value.decode() for value in values]
+            if values.dtype == object:  # BYTES: bytes over gRPC, str over HTTP
+                values = [
+                    value.decode() if isinstance(value, bytes) else value
+                    for value in values
+                ]
             columns[output["name"]] = values
         return pd.DataFrame(columns)
 
