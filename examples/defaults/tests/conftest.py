@@ -148,11 +148,12 @@ def cli_process(
     Yields the process and the folder it runs in, which holds its output.
     """
     workdir = tmp_path_factory.mktemp("cli")
+    command = [sys.executable, "-m", "my_model.train"]
     env = {**os.environ, "MLFLOW_TRACKING_URI": tracking_uri}
     with (workdir / "stdout").open("w") as stdout:
         with (workdir / "stderr").open("w") as stderr:
             process = subprocess.Popen(
-                [sys.executable, "-m", "my_model.train"],
+                command,
                 cwd=workdir,
                 env=env,
                 stdout=stdout,

@@ -1,7 +1,8 @@
 """Write a folder MLServer serves over the V2 protocol, and its KServe manifest.
 
-    python -m churn_risk.kserve --model-uri URI --output DIR [--name NAME]
-        [--storage-uri URI] [--workers N] [--host HOST]
+    python -m churn_risk.kserve
+        --model-uri URI --output DIR [--name NAME] [--storage-uri URI]
+        [--workers N] [--host HOST]
 
 DIR holds everything the server needs, so it can be uploaded as it is:
 `settings.json` (MLServer's server settings for a local `mlserver start DIR`:
