@@ -439,8 +439,9 @@ def test_every_parameter_is_used(project: Project) -> None:
 
 # --- d. Functions and classes no answer needed ---------------------------------
 
-#: What MLflow, MLServer or Python calls by name: entry points, PythonModel hooks
-#: and the MLServer runtime class model-settings.json names.
+#: What MLflow, MLServer or Python calls by name: entry points, PythonModel hooks,
+#: the MLServer runtime class model-settings.json names and the hook of
+#: MLServer's MLflow runtime it overrides.
 CALLED_BY_NAME = {
     "main",
     "_load_pyfunc",
@@ -448,6 +449,7 @@ CALLED_BY_NAME = {
     "predict",
     "predict_stream",
     "Runtime",
+    "_sync_metadata",
 }
 #: Definitions nothing in the project references, name -> why it is kept anyway
 #: (e.g. public API the README documents only in prose). Empty: every rendered
