@@ -200,6 +200,8 @@ class Config:
 
     server: str
     model: str
+    #: `mlflow models serve --workers` or MLServer's `parallel_workers`.
+    workers: int
     command: list[str]
     env: dict[str, str]
     ready: str
@@ -219,6 +221,7 @@ def mlflow_servers(
             yield Config(
                 mlflow_label(workers),
                 model,
+                workers,
                 command,
                 env,
                 f"http://127.0.0.1:{port}/ping",
@@ -244,6 +247,7 @@ def mlservers(
         yield Config(
             mlserver_label(workers),
             "generated",
+            workers,
             [str(BIN / "mlserver"), "start", str(folder)],
             server_env,
             f"http://127.0.0.1:{port}/v2/models/bench/ready",
@@ -292,6 +296,8 @@ def measure_framework(
                         "framework": framework,
                         "server": config.server,
                         "model": config.model,
+                        "workers": config.workers,
+                        "v2": config.target.v2,
                         "rows": rows,
                         **result,
                     }
@@ -410,23 +416,22 @@ def v2_table(results: list[dict]) -> list[list[str]]:
             f"target (>= {V2_TARGET})",
         ]
     ]
-    by_key = {(r["framework"], r["rows"], r["server"], r["model"]): r for r in results}
-    for framework, rows, label, model in list(by_key):
-        if model != "generated" or not label.startswith("MLServer"):
-            continue
-        workers = next(w for w in MLSERVER_WORKERS if mlserver_label(w) == label)
-        other = mlflow_label(max(workers, 1))
-        baseline = by_key.get((framework, rows, other, "generated"))
+    baselines = {
+        (r["framework"], r["rows"], r["workers"]): r
+        for r in results
+        if not r["v2"] and r["model"] == "generated"
+    }
+    for v2 in (r for r in results if r["v2"]):
+        baseline = baselines.get((v2["framework"], v2["rows"], max(v2["workers"], 1)))
         if baseline is None:
             continue
-        v2 = by_key[(framework, rows, label, model)]
         rps = v2["rps"] / baseline["rps"]
         table.append(
             [
-                framework,
-                str(rows),
-                label.removeprefix("MLServer V2, "),
-                other,
+                v2["framework"],
+                str(v2["rows"]),
+                v2["server"].removeprefix("MLServer V2, "),
+                baseline["server"],
                 f"{rps:.2f}",
                 f"{v2['p99'] / baseline['p99']:.2f}",
                 "met" if rps >= V2_TARGET else "missed",
