@@ -184,10 +184,15 @@ def cli_run(cli_process: tuple[subprocess.Popen, Path]) -> subprocess.CompletedP
     return result
 
 
+def printed_model_uri(result: subprocess.CompletedProcess) -> str:
+    """The URI the train CLI prints last."""
+    return result.stdout.strip().splitlines()[-1]
+
+
 @pytest.fixture(scope="session")
 def cli_model_uri(cli_run: subprocess.CompletedProcess) -> str:
     """The URI the train CLI prints last."""
-    return cli_run.stdout.strip().splitlines()[-1]
+    return printed_model_uri(cli_run)
 
 
 @pytest.fixture(scope="session")
@@ -266,7 +271,7 @@ def serving_start(
         result = finished(cli_process)
         if result.returncode != 0:
             raise RuntimeError(f"the train CLI failed:\n{result.stderr}")
-        model_uri = result.stdout.strip().splitlines()[-1]
+        model_uri = printed_model_uri(result)
         port = free_port()
         bin_dir = str(Path(sys.executable).parent)
         env = {
