@@ -42,7 +42,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from generator_tests.answer_sets import FRAMEWORKS as ALL_FRAMEWORKS
-from generator_tests.answer_sets import PACKAGINGS, declared
+from generator_tests.answer_sets import PACKAGINGS, TEMPLATE, declared
 from generator_tests.helpers import REPO, copy_template, package_name, render
 
 #: Programs run inside a rendered project's environment.
@@ -401,7 +401,7 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument(
         "--packaging",
-        default="models_from_code",
+        default=TEMPLATE.context({})["packaging"],
         choices=PACKAGINGS,
         help="packaging of the generated projects (flavor adds the rows of "
         "<package>.load_model; default: %(default)s)",

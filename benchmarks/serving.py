@@ -51,7 +51,15 @@ from generator_tests.helpers import (
     running_server,
 )
 
-from .run import benchmark_env, last_line, machine, print_table, run, run_script
+from .run import (
+    FRAMEWORKS,
+    benchmark_env,
+    last_line,
+    machine,
+    print_table,
+    run,
+    run_script,
+)
 
 BIN = Path(sys.executable).parent
 ROW_COUNTS = (1, 100)
@@ -480,8 +488,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--frameworks",
         nargs="+",
-        default=["xgboost", "sklearn"],
-        choices=["xgboost", "sklearn", "lightgbm"],
+        default=FRAMEWORKS,
+        choices=FRAMEWORKS,
+        help="frameworks to measure (those whose file declares `benchmarked`)",
     )
     parser.add_argument(
         "--seconds",

@@ -8,108 +8,182 @@ from pathlib import Path
 
 import jinja2
 import yaml
+from jinja2.sandbox import SandboxedEnvironment
 
 REPO = Path(__file__).resolve().parent.parent
-#: The questionnaire, read rather than restated: choices and their validators.
-QUESTIONS = yaml.safe_load((REPO / "copier.yml").read_text())
-_JINJA = jinja2.Environment(loader=jinja2.FileSystemLoader(str(REPO)))
+
+
+class Template:
+    """A checkout of the template read as Copier reads it: its questions, the
+    choices it renders from includes/ and what each choice's file declares."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.questions = yaml.safe_load((self.root / "copier.yml").read_text())
+        # Copier's own Jinja set-up: its default extension and the template's envops.
+        self.env = SandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(str(self.root)),
+            extensions=["jinja2_ansible_filters.AnsibleCoreFiltersExtension"],
+            **self.questions.get("_envops", {}),
+        )
+        #: The choice questions, in copier.yml's order.
+        self.choice_questions = [
+            name
+            for name, config in self.questions.items()
+            if isinstance(config, dict) and "choices" in config
+        ]
+        self._cache: dict[tuple, object] = {}
+
+    @functools.cached_property
+    def folders(self) -> dict[str, str]:
+        """Choice question -> its folder of includes/, for the questions whose
+        values have a file each (includes/kinds.jinja)."""
+        return dict(self.env.get_template("includes/kinds.jinja").module.folders)
+
+    def context(self, answers: dict) -> dict:
+        """The answers to the choice questions, the defaults filling the rest."""
+        context = {"_copier_conf": {"src_path": str(self.root)}}
+        for question in self.choice_questions:
+            config = self.questions[question]
+            if question in answers:
+                context[question] = answers[question]
+            else:
+                default = config.get("default")
+                if isinstance(default, str):
+                    default = self._compiled(default).render(context).strip()
+                context[question] = default
+        return context
+
+    def choices(self, question: str, answers: dict | None = None) -> dict[str, str]:
+        """A choice question's values in its order, each with the refusal its
+        validator gives for `answers` ("" = allowed)."""
+        answers = answers or {}
+        # Copier renders a question's choices with the answers given before it
+        # (a default, when not given, follows from those before it too).
+        before = self.choice_questions[: self.choice_questions.index(question)]
+        key = (question, *(repr(answers.get(name, ...)) for name in before))
+        if key not in self._cache:
+            self._cache[key] = self._render_choices(question, self.context(answers))
+        return self._cache[key]
+
+    def _render_choices(self, question: str, context: dict) -> dict[str, str]:
+        listed = self.questions[question]["choices"]
+        if isinstance(listed, str):  # rendered by Copier from the includes
+            listed = yaml.load(self._compiled(listed).render(context), yaml.CSafeLoader)
+        if isinstance(listed, list):
+            return {str(value): "" for value in listed}
+        refusals = {}
+        for value in listed.values():
+            if isinstance(value, dict):
+                source = value.get("validator", "")
+                refusals[value["value"]] = (
+                    self._compiled(source).render(context).strip()
+                )
+            else:
+                refusals[value] = ""
+        return refusals
+
+    def _compiled(self, source: str) -> jinja2.Template:
+        """A template string compiled once (the matrix renders each thousands of times)."""
+        key = ("compiled", source)
+        if key not in self._cache:
+            self._cache[key] = self.env.from_string(source)
+        return self._cache[key]
+
+    def declared(self, folder: str, name: str, part: str, answers: dict | None = None):
+        """What `includes/<folder>/<name>.jinja` declares as `part`, read with
+        the defaults (and `answers`) as its context."""
+        key = ("declared", folder, name, part, repr(sorted((answers or {}).items())))
+        if key not in self._cache:
+            module = self.env.get_template(
+                f"includes/{folder}/{name}.jinja"
+            ).make_module(self.context(answers or {}))
+            self._cache[key] = getattr(module, part)
+        return self._cache[key]
+
+
+TEMPLATE = Template(REPO)
 
 
 def choices(question: str) -> list[str]:
-    """The values a choice question allows, in copier.yml's order."""
-    listed = QUESTIONS[question]["choices"]
-    if isinstance(listed, str):  # rendered by Copier from the includes
-        listed = yaml.safe_load(_JINJA.from_string(listed).render())
-    if isinstance(listed, list):
-        return listed
-    return [
-        value["value"] if isinstance(value, dict) else value
-        for value in listed.values()
-    ]
+    """The values a choice question offers, in copier.yml's order."""
+    return list(TEMPLATE.choices(question))
 
 
 def refusal(question: str, value: str, answers: dict) -> str:
     """What copier.yml's validator for one choice says about `answers` ("" = fine)."""
-    listed = QUESTIONS[question]["choices"]
-    for choice in listed.values():
-        if isinstance(choice, dict) and choice["value"] == value:
-            return _validator(choice.get("validator", "")).render(answers).strip()
-    return ""
+    return TEMPLATE.choices(question, answers).get(value, "")
 
 
-@functools.cache
-def _validator(source: str) -> jinja2.Template:
-    """A validator compiled once (the matrix asks each thousands of times)."""
-    return _JINJA.from_string(source)
+def declared(folder: str, name: str, part: str) -> object:
+    """What `includes/<folder>/<name>.jinja` declares as `part`."""
+    return TEMPLATE.declared(folder, name, part)
 
 
-@functools.cache
-def declared(kind: str, name: str, variable: str) -> object:
-    """What `includes/<kind>/<name>.jinja` declares as `variable`."""
-    return getattr(
-        _JINJA.get_template(f"includes/{kind}/{name}.jinja").module, variable
-    )
-
-
+#: The choice questions whose values each have a file in includes/.
+KINDS = tuple(TEMPLATE.folders)
 FRAMEWORKS = tuple(choices("framework"))
 TASKS = tuple(choices("task"))
 PACKAGINGS = tuple(choices("packaging"))
 EXTRA_METHODS = tuple(choices("extra_methods"))
 PYTHON_VERSIONS = tuple(choices("python_version"))
-OUTPUTS_BY_TASK = {
-    task: tuple(
-        output
-        for output in choices("predict_output")
-        if not refusal("predict_output", output, {"task": task})
-    )
-    for task in TASKS
-}
 
 
-def is_valid(answers: dict) -> bool:
+def allowed_methods(answers: dict) -> list[str]:
+    """Every extra method copier.yml allows with `answers` (defaults elsewhere)."""
+    return [
+        method
+        for method in EXTRA_METHODS
+        if not refusal("extra_methods", method, answers)
+    ]
+
+
+def is_valid(answers: dict, template: Template = TEMPLATE) -> bool:
     """Whether copier.yml's choice validators accept this combination."""
-    context = {"framework": "xgboost", "task": "binary", **answers}
-    return not refusal(
-        "predict_output", answers["predict_output"], context
-    ) and not any(
-        refusal("extra_methods", method, context)
-        for method in answers.get("extra_methods", [])
-    )
+    for question in template.choice_questions:
+        given = answers.get(question)
+        refusals = template.choices(question, answers)
+        for value in given if isinstance(given, list) else [given]:
+            if value is not None and refusals.get(value, "unknown"):
+                return False
+    return True
 
 
-def all_valid_answer_sets() -> Iterator[dict]:
-    """Every valid combination of the choice questions."""
-    for framework, task, packaging, python_version, registered in itertools.product(
-        FRAMEWORKS, TASKS, PACKAGINGS, PYTHON_VERSIONS, (True, False)
-    ):
-        for predict_output in OUTPUTS_BY_TASK[task]:
-            for size in range(len(EXTRA_METHODS) + 1):
-                for extra in itertools.combinations(EXTRA_METHODS, size):
-                    answers = {
-                        "framework": framework,
-                        "task": task,
-                        "predict_output": predict_output,
-                        "packaging": packaging,
-                        "extra_methods": list(extra),
-                        "python_version": python_version,
-                    }
-                    if not registered:
-                        answers["registered_model_name"] = ""
-                    if is_valid(answers):
-                        yield answers
+def all_valid_answer_sets(template: Template = TEMPLATE) -> Iterator[dict]:
+    """Every valid combination of the choice questions (in copier.yml's order,
+    each offering what the answers before it allow), registered or not."""
+
+    def extend(answers: dict, remaining: list[str]) -> Iterator[dict]:
+        if not remaining:
+            yield dict(answers)
+            yield {**answers, "registered_model_name": ""}
+            return
+        question, *rest = remaining
+        allowed = [
+            value
+            for value, refusal in template.choices(question, answers).items()
+            if not refusal
+        ]
+        if template.questions[question].get("multiselect"):
+            options = [
+                list(chosen)
+                for size in range(len(allowed) + 1)
+                for chosen in itertools.combinations(allowed, size)
+            ]
+        else:
+            options = allowed
+        for option in options:
+            yield from extend({**answers, question: option}, rest)
+
+    return extend({}, template.choice_questions)
 
 
 def _features(answers: dict) -> list[tuple[str, object]]:
     """The (question, value) items a pair is made of; each method is a flag."""
     items = [
-        (name, answers[name])
-        for name in (
-            "framework",
-            "task",
-            "predict_output",
-            "packaging",
-            "python_version",
-        )
+        (name, answers.get(name))
+        for name in (*KINDS, "python_version")
+        if name != "extra_methods"
     ]
     items += [(method, method in answers["extra_methods"]) for method in EXTRA_METHODS]
     items.append(("registered", "registered_model_name" not in answers))
@@ -163,164 +237,99 @@ EDGE_CASES = [
 
 
 def answer_id(answers: dict) -> str:
-    """A readable test id."""
-    methods = "+".join(answers.get("extra_methods", [])) or "none"
+    """A readable test id: the kinds' values, the defaults filling the rest."""
+    context = TEMPLATE.context(answers)
+    methods = "+".join(context["extra_methods"]) or "none"
     return "-".join(
         [
-            answers.get("framework", "xgboost"),
-            answers.get("task", "binary"),
-            answers.get("predict_output", "default"),
-            answers.get("packaging", "models_from_code"),
+            *(context[question] for question in KINDS if question != "extra_methods"),
             methods,
         ]
     )
 
 
-#: Run end to end: every framework, task, packaging, predict_output and extra
-#: method at least once, and registration both on and off.
-END_TO_END = [
-    {},  # all defaults: xgboost, binary, probabilities, models_from_code
-    {
-        "framework": "xgboost",
-        "task": "binary",
-        "predict_output": "thresholded_label",
-        "packaging": "loader_module",
-        "extra_methods": ["predict_proba", "predict_batch", "explain"],
-    },
-    {
-        "framework": "xgboost",
-        "task": "multiclass",
-        "predict_output": "top_k",
-        "packaging": "artifacts",
-        "extra_methods": ["explain", "predict_proba"],
-        "registered_model_name": "",
-    },
-    {
-        "framework": "xgboost",
-        "task": "regression",
-        "predict_output": "value",
-        "packaging": "wrapper",
-        "extra_methods": ["explain", "predict_batch"],
-    },
-    {
-        "framework": "sklearn",
-        "task": "binary",
-        "predict_output": "positive_probability",
-        "packaging": "wrapper",
-        "extra_methods": ["predict_proba"],
-    },
-    {
-        "framework": "sklearn",
-        "task": "multiclass",
-        "predict_output": "label",
-        "packaging": "models_from_code",
-        "extra_methods": ["predict_batch"],
-    },
-    {
-        "framework": "sklearn",
-        "task": "regression",
-        "predict_output": "value",
-        "packaging": "loader_module",
-        "extra_methods": [],
-        "registered_model_name": "",
-    },
-    {
-        "framework": "sklearn",
-        "task": "multiclass",
-        "predict_output": "probabilities",
-        "packaging": "flavor",
-        "extra_methods": ["predict_proba", "predict_batch"],
-    },
-    {
-        "framework": "xgboost",
-        "task": "binary",
-        "predict_output": "positive_probability",
-        "packaging": "flavor",
-        "extra_methods": ["explain"],
-    },
-    # LightGBM and CatBoost: every predict_output, packaging and extra method.
-    {
-        "framework": "lightgbm",
-        "task": "binary",
-        "predict_output": "label",
-        "packaging": "models_from_code",
-        "extra_methods": ["explain"],
-    },
-    {
-        "framework": "lightgbm",
-        "task": "binary",
-        "predict_output": "positive_probability",
-        "packaging": "artifacts",
-        "extra_methods": ["predict_proba", "predict_batch"],
-    },
-    {
-        "framework": "lightgbm",
-        "task": "binary",
-        "predict_output": "thresholded_label",
-        "packaging": "wrapper",
-        "extra_methods": [],
-    },
-    {
-        "framework": "lightgbm",
-        "task": "multiclass",
-        "predict_output": "top_k",
-        "packaging": "loader_module",
-        "extra_methods": ["explain", "predict_proba"],
-    },
-    {
-        "framework": "lightgbm",
-        "task": "multiclass",
-        "predict_output": "probabilities",
-        "packaging": "flavor",
-        "extra_methods": ["predict_batch"],
-    },
-    {
-        "framework": "lightgbm",
-        "task": "regression",
-        "predict_output": "value",
-        "packaging": "artifacts",
-        "extra_methods": ["explain", "predict_batch"],
-    },
-    {
-        "framework": "catboost",
-        "task": "binary",
-        "predict_output": "probabilities",
-        "packaging": "loader_module",
-        "extra_methods": ["explain", "predict_batch"],
-    },
-    {
-        "framework": "catboost",
-        "task": "binary",
-        "predict_output": "thresholded_label",
-        "packaging": "models_from_code",
-        "extra_methods": ["predict_proba"],
-    },
-    {
-        "framework": "catboost",
-        "task": "binary",
-        "predict_output": "positive_probability",
-        "packaging": "wrapper",
-        "extra_methods": ["explain"],
-    },
-    {
-        "framework": "catboost",
-        "task": "multiclass",
-        "predict_output": "label",
-        "packaging": "artifacts",
-        "extra_methods": ["predict_batch", "explain"],
-    },
-    {
-        "framework": "catboost",
-        "task": "multiclass",
-        "predict_output": "top_k",
-        "packaging": "flavor",
-        "extra_methods": ["predict_proba"],
-    },
-    {
-        "framework": "catboost",
-        "task": "regression",
-        "predict_output": "value",
-        "packaging": "models_from_code",
-        "extra_methods": ["explain"],
-    },
+#: Pairs of questions whose code meets in a generated project, so that end to
+#: end each valid pair of their values runs at least once: the framework's
+#: estimator per task, its native files per packaging, each extra method per
+#: framework (its attribution) and per packaging (how a method reaches REST),
+#: each output per task. Each value of each kind is in one of these pairs.
+END_TO_END_PAIRS = [
+    ("framework", "task"),
+    ("framework", "packaging"),
+    ("framework", "extra_methods"),
+    ("packaging", "extra_methods"),
+    ("task", "predict_output"),
+    ("registered", "registered"),
 ]
+
+
+def _end_to_end_items(answers: dict) -> set[tuple]:
+    """The pairs of END_TO_END_PAIRS one answer set runs (methods: when on)."""
+    context = TEMPLATE.context(answers)
+    values = {
+        question: [context[question]]
+        for question in KINDS
+        if question != "extra_methods"
+    }
+    values["extra_methods"] = context["extra_methods"]
+    values["registered"] = ["registered_model_name" not in answers]
+    return {
+        ((first, one), (second, other))
+        for first, second in END_TO_END_PAIRS
+        for one in values[first]
+        for other in values[second]
+    }
+
+
+def end_to_end_answer_sets() -> list[dict]:
+    """The defaults, then answer sets chosen greedily until every valid pair of
+    END_TO_END_PAIRS runs (on the default Python: the tests' own). Ties go to
+    the set that adds the most new pairs of any two answers, for variety."""
+    default_python = TEMPLATE.context({})["python_version"]
+    candidates = []
+    for answers in all_valid_answer_sets():
+        if answers.pop("python_version") == default_python:
+            candidates.append(
+                (
+                    answers,
+                    _end_to_end_items(answers),
+                    set(itertools.combinations(_features(answers), 2)),
+                )
+            )
+    chosen = [{}]
+    uncovered = set().union(*(items for _, items, _ in candidates))
+    uncovered -= _end_to_end_items({})
+    seen = set(itertools.combinations(_features(TEMPLATE.context({})), 2))
+    while uncovered:
+        best, items, pairs = max(
+            candidates,
+            key=lambda candidate: (
+                len(uncovered & candidate[1]),
+                len(candidate[2] - seen),
+            ),
+        )
+        uncovered -= items
+        seen |= pairs
+        chosen.append(best)
+    return chosen
+
+
+def covering_answer_sets(questions: tuple[str, ...]) -> list[dict]:
+    """Few answer sets (greedy, from END_TO_END) that give each value of each
+    of `questions` at least once."""
+
+    def values(answers: dict) -> set[tuple[str, str]]:
+        context = TEMPLATE.context(answers)
+        return {(question, context[question]) for question in questions}
+
+    uncovered = set().union(*map(values, END_TO_END))
+    chosen = []
+    while uncovered:
+        best = max(END_TO_END, key=lambda answers: len(uncovered & values(answers)))
+        uncovered -= values(best)
+        chosen.append(best)
+    return chosen
+
+
+#: Run end to end (see END_TO_END_PAIRS).
+END_TO_END = end_to_end_answer_sets()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answer_sets import END_TO_END, answer_id, declared
+from answer_sets import END_TO_END, TEMPLATE, answer_id, declared
 from frames import TARGET, messy_frame
 from helpers import (
     PYTHON,
@@ -62,7 +62,8 @@ def first_per_framework_and_task(answer_sets: list[dict]) -> list[dict]:
     """One answer set per (framework, task): what a CSV's labels and categories hit."""
     chosen: dict[tuple[str, str], dict] = {}
     for answers in answer_sets:
-        key = (answers.get("framework", "xgboost"), answers.get("task", "binary"))
+        context = TEMPLATE.context(answers)
+        key = (context["framework"], context["task"])
         chosen.setdefault(key, answers)
     return list(chosen.values())
 

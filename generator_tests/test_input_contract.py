@@ -6,29 +6,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from answer_sets import answer_id
+from answer_sets import answer_id, covering_answer_sets
 from helpers import last_line, package_name, project_env, run_script
 
 pytestmark = pytest.mark.end_to_end
 
 #: Each framework, each packaging and each task at least once.
-CONTRACT_SETS = [
-    {"framework": "xgboost", "task": "binary", "packaging": "models_from_code"},
-    {
-        "framework": "sklearn",
-        "task": "multiclass",
-        "predict_output": "label",
-        "packaging": "loader_module",
-    },
-    {"framework": "lightgbm", "task": "regression", "packaging": "wrapper"},
-    {
-        "framework": "catboost",
-        "task": "multiclass",
-        "predict_output": "top_k",
-        "packaging": "artifacts",
-    },
-    {"framework": "xgboost", "task": "regression", "packaging": "flavor"},
-]
+CONTRACT_SETS = covering_answer_sets(("framework", "packaging", "task"))
 
 
 @pytest.mark.parametrize(

@@ -13,14 +13,15 @@ answer set per version, the updated project's own tests run.
 import difflib
 import re
 import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import copier
-import jinja2
 import pytest
 import yaml
+from answer_sets import Template
 from helpers import (
     REPO,
     commit_all,
@@ -308,21 +309,20 @@ def test_updated_project_passes_its_own_tests(
     assert "PASSED tests/test_features.py::test_ratio" in result.stdout
 
 
-def release_choices(clone: Path, commit: str, question: str) -> tuple[list, object]:
-    """The values a question allowed at `commit`, and its default."""
-    config = yaml.safe_load(git(clone, "show", f"{commit}:copier.yml"))[question]
-    listed = config["choices"]
-    if isinstance(listed, str):  # rendered from the includes of that commit
-        loader = jinja2.FunctionLoader(
-            lambda name: git(clone, "show", f"{commit}:{name}")
-        )
-        listed = yaml.safe_load(
-            jinja2.Environment(loader=loader).from_string(listed).render()
-        )
-    if isinstance(listed, dict):
-        listed = list(listed.values())
-    values = [value["value"] if isinstance(value, dict) else value for value in listed]
-    return values, config["default"]
+def release_choices(
+    clone: Path, commit: str, question: str, root: Path
+) -> tuple[list, object]:
+    """The values a question allowed at `commit`, and its default: the template
+    of that commit, extracted under `root`, read as Copier reads it."""
+    tree = root / commit
+    if not tree.exists():
+        tree.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", commit], cwd=clone, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x"], cwd=tree, input=archive, check=True)
+    template = Template(tree)
+    return list(template.choices(question)), template.context({})[question]
 
 
 def test_releases_are_the_changelog_versions_and_all_covered() -> None:
@@ -353,11 +353,11 @@ def test_each_release_commit_is_that_version(template_git: tuple[Path, str]) -> 
     "question", ["framework", "task", "packaging", "extra_methods"]
 )
 def test_answer_sets_cover_every_choice_of_each_release(
-    template_git: tuple[Path, str], question: str
+    template_git: tuple[Path, str], question: str, tmp_path: Path
 ) -> None:
     clone, _ = template_git
     for release in RELEASES:
-        allowed, default = release_choices(clone, release["commit"], question)
+        allowed, default = release_choices(clone, release["commit"], question, tmp_path)
         given = set()
         for answers in ANSWERS[release["version"]].values():
             answer = answers.get(question, default)

@@ -9,9 +9,9 @@ import tomllib
 import yaml
 from answer_sets import (
     EDGE_CASES,
-    FRAMEWORKS,
-    PACKAGINGS,
+    TEMPLATE,
     answer_id,
+    choices,
     declared,
     pairwise_answer_sets,
 )
@@ -74,35 +74,25 @@ def test_config_files_parse(project: Path) -> None:
 
 
 def test_renders_only_the_chosen_options(project: Path) -> None:
+    """Each value of each kind leaves its declared `marker` in src/ exactly when
+    it is chosen, and the packaging's pyfunc file is the only one rendered."""
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     source = "\n".join(path.read_text() for path in (project / "src").rglob("*.py"))
-    for framework in FRAMEWORKS:
-        marker = f"import {declared('frameworks', framework, 'own_import')}"
-        assert (marker in source) == (framework == answers["framework"]), framework
-    packaging_markers = {
-        "models_from_code": "set_model(",
-        "loader_module": 'loader_module="',
-        "artifacts": "def load_context(",
-        "wrapper": "PyfuncModel(model)",
-        "flavor": "add_flavor(",
-    }
-    present = {name for name, marker in packaging_markers.items() if marker in source}
-    expected = {answers["packaging"]}
-    if answers["packaging"] == "models_from_code":
-        expected.add(
-            "artifacts"
-        )  # models from code also reads artifacts in load_context
-    assert present == expected
+    for question, folder in TEMPLATE.folders.items():
+        chosen = answers[question]
+        chosen = set(chosen) if isinstance(chosen, list) else {chosen}
+        present = {
+            value
+            for value in choices(question)
+            if declared(folder, value, "marker") in source
+        }
+        assert present == chosen, question
     package = project / "src" / package_name(project)
     chosen = declared("packaging", answers["packaging"], "pyfunc_file")
     for pyfunc_file in {
-        declared("packaging", name, "pyfunc_file") for name in PACKAGINGS
+        declared("packaging", name, "pyfunc_file") for name in choices("packaging")
     }:
         assert (package / pyfunc_file).is_file() == (pyfunc_file == chosen), pyfunc_file
-    for method in ("predict_proba", "predict_batch", "explain"):
-        assert (f"def {method}(" in source) == (method in answers["extra_methods"]), (
-            method
-        )
 
 
 def test_v2_serving_exactly_where_mlserver_installs(project: Path) -> None:
