@@ -187,6 +187,58 @@ def test_spark_engine_keeps_the_input_contract(
 
 
 @pytest.mark.spark
+def test_spark_engine_writes_to_a_uri_without_a_double_slash(
+    scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    """`file:/...` has a scheme and one slash, as `dbfs:/...` does: the output
+    lands where the URI points, not in a folder named `file:`."""
+    project, env, uri = scoring_project
+    source = tmp_path / "rows.parquet"
+    write_rows(source, 200)
+    common = ["--model-uri", uri, "--input", str(source), "--keep", "row_id"]
+    score(project, env, tmp_path, *common, "--output", str(tmp_path / "local.parquet"))
+    output = tmp_path / "spark.parquet"
+    spark_args = ["--engine", "spark", "--spark-master", "local[1]"]
+    score(project, env, tmp_path, *common, "--output", f"file:{output}", *spark_args)
+    local = pd.read_parquet(tmp_path / "local.parquet")
+    spark = pd.read_parquet(output).sort_values("row_id").reset_index(drop=True)
+    pd.testing.assert_frame_equal(spark, local, check_dtype=False)
+    assert not (tmp_path / "file:").exists()
+    assert [path.name for path in tmp_path.iterdir() if path.name.startswith(".")] == []
+
+
+@pytest.mark.spark
+def test_spark_engine_fetches_the_model_once_and_counts_rows_as_it_writes(
+    scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
+) -> None:
+    """One download serves the driver's first rows and the UDF (so an alias
+    that moves meanwhile cannot mix two versions), and the row count comes
+    from the write, not from reading the input again."""
+    project, env, uri = scoring_project
+    source = tmp_path / "rows.parquet"
+    write_rows(source, 300)
+    result = run_script(
+        "counted_score",
+        f"{package_name(project)}.score",
+        "--model-uri",
+        uri,
+        "--input",
+        str(source),
+        "--output",
+        str(tmp_path / "spark.parquet"),
+        "--engine",
+        "spark",
+        "--spark-master",
+        "local[1]",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert json.loads(last_line(result)) == {"downloads": 1, "loads": 1, "counts": 0}
+    assert "scored 300 rows" in result.stdout
+    assert len(pd.read_parquet(tmp_path / "spark.parquet")) == 300
+
+
+@pytest.mark.spark
 def test_spark_udf_called_with_separate_columns_says_how_to_call_it(
     scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
 ) -> None:

@@ -1,5 +1,6 @@
 """The batch scoring CLI with the local engine: streaming, kept columns, atomic
-output, progress and errors that name the failing rows."""
+output, progress and errors that name the failing rows; where the Spark engine
+writes."""
 
 import io
 from pathlib import Path
@@ -8,14 +9,12 @@ import mlflow
 import pandas as pd
 import pytest
 
+from claim_cost.local_scoring import progress_bar, score_local
 from claim_cost.logged_model import unwrap
 from claim_cost.model import METHODS, Model
-from claim_cost.score import (
-    ScoringError,
-    main,
-    progress_bar,
-    score_local,
-)
+from claim_cost.score import main
+from claim_cost.scoring import ScoringError
+from claim_cost.spark_scoring import local_path
 
 
 @pytest.fixture
@@ -235,3 +234,22 @@ def test_progress_shows_rows_rate_and_time_left_on_a_terminal() -> None:
     assert "250/1000" in line
     assert "rows/s" in line
     assert "<" in line  # elapsed<remaining
+
+
+@pytest.mark.parametrize(
+    ("output", "local"),
+    [
+        ("scored.parquet", Path("scored.parquet")),
+        ("/data/scored.parquet", Path("/data/scored.parquet")),
+        ("C:\\data\\scored.parquet", Path("C:\\data\\scored.parquet")),
+        ("file:/data/scored.parquet", Path("/data/scored.parquet")),
+        ("file:///data/my%20scores.parquet", Path("/data/my scores.parquet")),
+        ("dbfs:/mnt/scored.parquet", None),
+        ("s3://bucket/scored.parquet", None),
+        ("hdfs:///data/scored.parquet", None),
+    ],
+)
+def test_the_spark_engine_writes_paths_locally_and_uris_in_place(
+    output: str, local: Path | None
+) -> None:
+    assert local_path(output) == local

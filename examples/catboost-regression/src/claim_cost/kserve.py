@@ -31,7 +31,7 @@ import mlflow
 import yaml
 from mlflow.exceptions import MlflowException
 
-from .score import first_line
+from .errors import first_line
 
 DEFAULT_NAME = "claim_cost"
 RUNTIME_MODULE = "claim_cost_runtime"

@@ -26,6 +26,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.model_selection import train_test_split
 
 from . import estimator, promotion
+from .errors import first_line
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
@@ -100,8 +101,7 @@ def read_table(path: Path, flag: str = "--data") -> pd.DataFrame:
             return pd.read_csv(path)
         return pd.read_parquet(path)
     except (OSError, ValueError) as error:
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise DataError(f"cannot read {path}: {reason}") from error
+        raise DataError(f"cannot read {path}: {first_line(error)}") from error
 
 
 def split(

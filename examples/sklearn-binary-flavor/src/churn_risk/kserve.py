@@ -31,7 +31,7 @@ import mlflow
 import yaml
 from mlflow.exceptions import MlflowException
 
-from .score import first_line
+from .errors import first_line
 
 DEFAULT_NAME = "churn_risk"
 RUNTIME_MODULE = "churn_risk_runtime"

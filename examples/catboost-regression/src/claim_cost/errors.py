@@ -1,0 +1,23 @@
+"""One line from an error: what the command-line tools print on stderr.
+
+`champion_scores.py` keeps a one-line version of its own: it runs as an
+isolated script that must not import this package (see its docstring).
+"""
+
+
+def first_line(error: BaseException) -> str:
+    """Return the gist of an error in one line.
+
+    MLflow's schema errors quote the whole batch before the reason
+    (`... Error: Model is missing inputs [...]`); keep the reason only. A first
+    line that ends in a colon only introduces the details, whose last line is
+    the cause (`... downloading ... from /models: ... No such artifact: 'm'`).
+    """
+    message = getattr(error, "message", None) or str(error)
+    reason = message.rpartition("Error: ")[2]
+    lines = [line.strip() for line in reason.splitlines() if line.strip()]
+    if not lines:
+        return type(error).__name__
+    if lines[0].endswith(":") and len(lines) > 1:
+        return f"{lines[0]} {lines[-1]}"
+    return lines[0]

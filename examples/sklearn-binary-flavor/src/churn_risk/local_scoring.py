@@ -1,0 +1,173 @@
+"""The local scoring engine: the input streamed in batches through the model.
+
+Parquet record batches or CSV chunks go through the model one at a time, so
+memory stays flat however large the file; the results go to a temporary file
+beside the output, renamed only on success.
+"""
+
+import os
+import sys
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from types import TracebackType
+from typing import Any, TextIO
+
+import mlflow
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from mlflow.exceptions import MlflowException
+from tqdm import tqdm
+
+from .errors import first_line
+from .logged_model import unwrap
+from .scoring import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    ScoringError,
+    load_model,
+    typed_params,
+)
+
+DEFAULT_BATCH_SIZE = 50_000
+
+
+def read_batches(path: Path, batch_size: int) -> Iterator[pd.DataFrame]:
+    """Yield the input `batch_size` rows at a time."""
+    try:
+        if path.suffix in CSV_SUFFIXES:
+            yield from pd.read_csv(path, chunksize=batch_size)
+        else:
+            for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
+                yield batch.to_pandas()
+    except (OSError, ValueError, pa.ArrowException) as error:
+        raise ScoringError(f"cannot read {path}: {first_line(error)}") from error
+
+
+def direct_predict(
+    loaded: mlflow.pyfunc.PyFuncModel,
+) -> Callable[[pd.DataFrame, dict[str, Any]], pd.DataFrame]:
+    """Return the model's own `predict`, which checks the input contract itself.
+
+    It scores a model logged with `train --typed-signature` as it scores the
+    default one: MLflow's typed checks would refuse integer columns. A model
+    this project's packaging cannot unwrap is called through MLflow.
+    """
+    try:
+        return unwrap(loaded).predict
+    except (AttributeError, MlflowException, NotImplementedError):
+        return loaded.predict
+
+
+def count_rows(path: Path) -> int:
+    """Rows in the input: Parquet metadata, or newlines of a CSV (minus the header)."""
+    try:
+        if path.suffix in PARQUET_SUFFIXES:
+            return pq.ParquetFile(path).metadata.num_rows
+        lines = 0
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 24):
+                lines += chunk.count(b"\n")
+    except (OSError, pa.ArrowException) as error:
+        raise ScoringError(f"cannot read {path}: {first_line(error)}") from error
+    return max(lines - 1, 0)
+
+
+def progress_bar(total: int, stream: TextIO = sys.stderr) -> tqdm:
+    """Return a progress bar (rows, rows/s, time left), shown on a terminal only."""
+    return tqdm(total=total, unit=" rows", file=stream, disable=not stream.isatty())
+
+
+class AtomicWriter:
+    """Write batches to a temporary file beside `output`; rename it on success."""
+
+    def __init__(self, output: Path) -> None:
+        self.output = output
+        self.temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
+        self.parquet: pq.ParquetWriter | None = None
+        self.schema: pa.Schema | None = None
+        self.csv_header = True
+
+    def __enter__(self) -> "AtomicWriter":
+        return self
+
+    def write(self, frame: pd.DataFrame) -> None:
+        """Append one batch of results."""
+        if self.output.suffix in CSV_SUFFIXES:
+            frame.to_csv(self.temporary, mode="a", header=self.csv_header, index=False)
+            self.csv_header = False
+            return
+        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        if self.parquet is None:
+            self.schema = table.schema
+            self.parquet = pq.ParquetWriter(self.temporary, self.schema)
+        self.parquet.write_table(table)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+        if kind is None:
+            if not self.temporary.exists():  # the input had no rows
+                if self.output.suffix in CSV_SUFFIXES:
+                    self.temporary.write_text("")
+                else:
+                    pq.write_table(pa.table({}), self.temporary)
+            os.replace(self.temporary, self.output)
+        else:
+            self.temporary.unlink(missing_ok=True)
+
+
+def score_local(
+    model_uri: str,
+    input_path: Path,
+    output_path: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    params: dict[str, Any] | None = None,
+    keep: list[str] | None = None,
+) -> int:
+    """Score `input_path` batch by batch into `output_path`; return the row count.
+
+    `params` are inference params (`method`, ...); text values are converted to
+    the types the model's signature declares.
+    """
+    keep = keep or []
+    model = load_model(model_uri)
+    params = typed_params(model.metadata.get_params_schema(), params or {})
+    predict = direct_predict(model)
+    start = 0
+    with progress_bar(count_rows(input_path)) as progress:
+        with AtomicWriter(output_path) as writer:
+            for batch in read_batches(input_path, batch_size):
+                end = start + len(batch) - 1
+                missing = [name for name in keep if name not in batch.columns]
+                if missing:
+                    raise ScoringError(
+                        f"--keep column(s) {missing} are not in the input"
+                    )
+                try:
+                    predictions = predict(batch, params)
+                except MlflowException as error:
+                    raise ScoringError(
+                        f"rows {start}-{end}: {first_line(error)}"
+                    ) from error
+                writer.write(with_kept_columns(batch, predictions, keep))
+                progress.update(len(batch))
+                start = end + 1
+    return start
+
+
+def with_kept_columns(
+    batch: pd.DataFrame, predictions: pd.DataFrame, keep: list[str]
+) -> pd.DataFrame:
+    """Put the kept input columns in front of the prediction columns."""
+    clash = [name for name in keep if name in predictions.columns]
+    if clash:
+        raise ScoringError(f"--keep column(s) {clash} clash with prediction columns")
+    kept = batch[keep].reset_index(drop=True)
+    return pd.concat([kept, predictions.reset_index(drop=True)], axis=1)
