@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
+from wine_grade import promotion
 from wine_grade.model import Model
 from wine_grade.promotion import (
     CHALLENGER_ALIAS,
@@ -61,6 +62,28 @@ def test_a_worse_version_stays_challenger(
         float(first_tags["promotion.challenger_value"])
     )
     assert improvement(float(tags["promotion.challenger_value"]), champion_value) < 0
+
+
+def test_a_champion_too_slow_to_score_keeps_its_alias(
+    data_files: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    name = "promotion-timeout"
+    common = {"registered_model_name": name, "eval_data": data_files["eval"]}
+    first = train(data_files["clean"], **common)
+    monkeypatch.setattr(promotion, "CHAMPION_TIMEOUT_SECONDS", 0.01)
+    second = train(data_files["clean"], **common)
+    assert "did not finish within 0.01 s" in capsys.readouterr().out
+    client = MlflowClient()
+    champion = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+    challenger = client.get_model_version_by_alias(name, CHALLENGER_ALIAS)
+    assert champion.version == first.registered_model_version
+    assert challenger.version == second.registered_model_version
+    tags = challenger.tags
+    assert tags["promotion.decision"] == "not promoted"
+    assert tags["promotion.champion_version"] == str(champion.version)
+    assert "did not finish within 0.01 s" in tags["promotion.reason"]
 
 
 @pytest.mark.parametrize(

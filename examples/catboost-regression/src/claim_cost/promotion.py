@@ -185,9 +185,17 @@ def champion_scores(model_uri: str, challenger: Challenger) -> np.ndarray:
             str(features),
             str(output),
         ]
-        result = subprocess.run(
-            command, capture_output=True, text=True, timeout=CHAMPION_TIMEOUT_SECONDS
-        )
+        try:
+            result = subprocess.run(
+                command,
+                capture_output=True,
+                text=True,
+                timeout=CHAMPION_TIMEOUT_SECONDS,
+            )
+        except subprocess.TimeoutExpired:
+            raise ChampionError(
+                f"it did not finish within {CHAMPION_TIMEOUT_SECONDS} s"
+            ) from None
         if result.returncode != 0:
             lines = result.stderr.strip().splitlines() or [f"exit {result.returncode}"]
             raise ChampionError(lines[-1])
