@@ -48,8 +48,8 @@ def rendered(
 
 @pytest.fixture(scope="session")
 def template_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """This template in a fresh git repository tagged v0.1.0, v0.2.0 and v0.3.0
-    (see `helpers.template_repo_at_versions`)."""
+    """This template in a fresh git repository tagged v0.1.0, v0.2.0, v0.3.0 and
+    v0.3.1 (see `helpers.template_repo_at_versions`)."""
     return template_repo_at_versions(tmp_path_factory.mktemp("template-git"))
 
 

@@ -214,7 +214,7 @@ def _answers(url: str) -> bool:
 
 LOADER_TEMPLATE = "template/src/{{package_name}}/{{ pyfunc_file }}.jinja"
 OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
-#: The scripted template change of v0.3.0: a README section, a docstring in the
+#: The scripted template change of v0.3.1: a README section, a docstring in the
 #: training code, and a new file.
 README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
 OLD_DOCSTRING = (
@@ -256,11 +256,12 @@ def commit_and_tag(repo: Path, version: str) -> None:
 
 
 def template_repo_at_versions(target: Path) -> Path:
-    """This template in a fresh git repository at `target`, tagged v0.1.0, v0.2.0
-    and v0.3.0.
+    """This template in a fresh git repository at `target`, tagged v0.1.0,
+    v0.2.0, v0.3.0 and v0.3.1.
 
     v0.1.0 is this tree with the loader module under its old name (what the
-    0.2.0 migration upgrades from); v0.2.0 is this tree; v0.3.0 adds a scripted
+    0.2.0 migration upgrades from); v0.2.0 and v0.3.0 are this tree (an update
+    from one to the other crosses the 0.3.0 migration); v0.3.1 adds a scripted
     template change (README_ADDITION, NEW_DOCSTRING and a new py.typed file).
     """
     repo = copy_template(target)
@@ -274,13 +275,15 @@ def template_repo_at_versions(target: Path) -> Path:
     (repo / OLD_LOADER_TEMPLATE).rename(repo / LOADER_TEMPLATE)
     packaging.write_text(current)
     commit_and_tag(repo, "v0.2.0")
+    git(repo, "commit", "-q", "--no-verify", "--allow-empty", "-m", "v0.3.0")
+    git(repo, "tag", "v0.3.0")
     readme = repo / "template/README.md.jinja"
     readme.write_text(readme.read_text() + README_ADDITION)
     train = repo / "template/src/{{package_name}}/train.py.jinja"
     assert OLD_DOCSTRING in train.read_text()
     train.write_text(train.read_text().replace(OLD_DOCSTRING, NEW_DOCSTRING))
     (repo / "template/src/{{package_name}}/py.typed").write_text("")
-    commit_and_tag(repo, "v0.3.0")
+    commit_and_tag(repo, "v0.3.1")
     return repo
 
 

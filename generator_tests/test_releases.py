@@ -5,12 +5,14 @@ template committed on top (the current tree), a project is copied at every
 released version for answer sets that version could give, committed, edited by
 its owner and updated to the current tree. It must then equal a fresh copy of
 the current tree with the same answers and the same owner edits (but for
-`_commit`), with no conflict markers or *.rej files. Copier refuses the update
-without trust exactly when it crosses a version that has a migration. For one
-answer set per version, the updated project's own tests run.
+`_commit`), with no conflict markers or *.rej files, but for what the
+migrations it crosses add on purpose (EXPECTED_FROM_MIGRATIONS). Copier refuses
+the update without trust exactly when it crosses a version that has a
+migration. For one answer set per version, the updated project's own tests run.
 """
 
 import difflib
+import importlib.util
 import re
 import shutil
 import subprocess
@@ -43,6 +45,13 @@ MIGRATIONS = [
     Version(migration["version"])
     for migration in yaml.safe_load((REPO / "copier.yml").read_text())["_migrations"]
 ]
+#: The 0.3.0 migration, whose `with_fallback` gives champion_scores.py as it
+#: leaves the file.
+_SPEC = importlib.util.spec_from_file_location(
+    "old_champion_scores", REPO / "migrations" / "v0_3_0_old_champion_scores.py"
+)
+OLD_CHAMPIONS = importlib.util.module_from_spec(_SPEC)
+_SPEC.loader.exec_module(OLD_CHAMPIONS)
 #: Answer sets each released version could give: the defaults, a loader_module
 #: project (the 0.2.0 migration renames its loader) and other frameworks, tasks,
 #: outputs, packagings and extra methods of that version.
@@ -241,9 +250,31 @@ def files(root: Path) -> dict[str, str]:
     return found
 
 
-def differences(updated: Path, fresh: Path) -> list[str]:
-    """Files missing, extra or different in `updated`, with unified diffs."""
-    mine, theirs = files(updated), files(fresh)
+def expected_files(fresh: Path, version: str) -> dict[str, str]:
+    """A fresh copy's files as an update from `version` must leave them: with
+    what the migrations it crosses add on purpose (EXPECTED_FROM_MIGRATIONS)."""
+    found = files(fresh)
+    for migration, expected in EXPECTED_FROM_MIGRATIONS.items():
+        if crosses(version, migration):
+            expected(found, f"src/{package_name(fresh)}")
+    return found
+
+
+def with_old_champions_scorable(found: dict[str, str], package: str) -> None:
+    """0.3.0: a project updated from before 0.3 may have a champion logged with
+    `_scores`, so its champion_scores.py falls back to it; a fresh one does not."""
+    name = f"{package}/champion_scores.py"
+    found[name] = OLD_CHAMPIONS.with_fallback(found[name])
+
+
+#: What an update crossing each migration leaves that a fresh copy lacks.
+EXPECTED_FROM_MIGRATIONS = {Version("0.3.0"): with_old_champions_scorable}
+
+
+def differences(updated: Path, fresh: Path, version: str) -> list[str]:
+    """Files missing, extra or different in `updated` from a fresh copy (with
+    what the migrations an update from `version` adds), with unified diffs."""
+    mine, theirs = files(updated), expected_files(fresh, version)
     found = [f"only after the update: {name}" for name in mine.keys() - theirs.keys()]
     found += [f"only in a fresh copy: {name}" for name in theirs.keys() - mine.keys()]
     for name in sorted(mine.keys() & theirs.keys()):
@@ -268,10 +299,16 @@ def leftovers(project: Path) -> list[str]:
     ]
 
 
+def crosses(version: str, migration: Version) -> bool:
+    """Whether an update from `version` to the current tree runs `migration`
+    (Copier runs those above the project's version up to the latest release's
+    tag, which the current tree is a commit after)."""
+    return Version(version) < migration <= Version(VERSIONS[-1])
+
+
 def crosses_a_migration(version: str) -> bool:
     """Whether an update from `version` to the current tree runs a migration."""
-    latest = Version(VERSIONS[-1])
-    return any(Version(version) < migration <= latest for migration in MIGRATIONS)
+    return any(crosses(version, migration) for migration in MIGRATIONS)
 
 
 def commit_of(project: Path) -> str:
@@ -292,7 +329,7 @@ def test_update_from_a_release_equals_a_fresh_copy(
     for name, text in result.kept.items():
         assert text in (result.project / name).read_text(), f"owner edit lost: {name}"
     assert commit_of(result.project) == commit_of(result.fresh) != f"v{version}"
-    found = differences(result.project, result.fresh)
+    found = differences(result.project, result.fresh, version)
     assert found == [], "\n".join(found)
 
 

@@ -130,7 +130,7 @@ def test_check_update_reports_a_newer_template(
         template_repo,
         project,
         "--vcs-ref",
-        "v0.2.0",
+        "v0.3.0",
     )
     assert result.returncode == 0, result.stderr
     init_repo(project)
@@ -138,7 +138,7 @@ def test_check_update_reports_a_newer_template(
     outdated = copier_cli("check-update", "--quiet", cwd=project)
     assert outdated.returncode == 2, outdated.stderr
     run(
-        [PYTHON, "-m", "copier", "update", "--defaults", "--vcs-ref", "v0.3.0"],
+        [PYTHON, "-m", "copier", "update", "--defaults", "--vcs-ref", "v0.3.1"],
         cwd=project,
     )
     commit_all(project, "updated")

@@ -2,28 +2,39 @@
 questions re-render, migrations run, and an update to the same version is a no-op.
 
 The template is taken from git at several versions, made in a temporary clone:
-v0.1.0 (before the loader_module rename, as released), v0.2.0 (this tree) and
-v0.3.0 (this tree plus a scripted template change).
+v0.1.0 (before the loader_module rename, as released), v0.2.0 and v0.3.0 (this
+tree; updating from one to the other runs the 0.3.0 migration) and v0.3.1 (this
+tree plus a scripted template change).
 """
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
 import copier
+import pandas as pd
 import pytest
 import yaml
 from helpers import (
     NEW_DOCSTRING,
     OLD_DOCSTRING,
+    PYTHON,
     README_ADDITION,
+    REPO,
     commit_all,
     git,
     init_repo,
     package_name,
+    project_env,
     render,
+    run,
     run_project_tests,
+    run_script,
     update,
 )
+
+MIGRATION = REPO / "migrations" / "v0_3_0_old_champion_scores.py"
+OWNED = "in a process of its own (the fraud team's)"
 
 
 @pytest.fixture
@@ -84,23 +95,23 @@ def edit_as_owner(project: Path) -> dict[str, str]:
 def test_update_keeps_user_edits_and_brings_the_template_change(
     generate: Callable[..., Path],
 ) -> None:
-    project = generate("v0.2.0")
+    project = generate("v0.3.0")
     kept = edit_as_owner(project)
-    update(project, "v0.3.0")
+    update(project, "v0.3.1")
     for path, text in kept.items():
         assert text in (project / path).read_text(), path
     package = package_name(project)
     assert README_ADDITION.strip() in (project / "README.md").read_text()
     assert NEW_DOCSTRING in (project / f"src/{package}/train.py").read_text()
     assert (project / f"src/{package}/py.typed").is_file()
-    assert answers_of(project)["_commit"] == "v0.3.0"
+    assert answers_of(project)["_commit"] == "v0.3.1"
     assert conflict_markers(project) == []
     assert not list(project.rglob("*.rej"))
     run_project_tests(project, "-m", "not serving")
 
 
 def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> None:
-    project = generate("v0.2.0")
+    project = generate("v0.3.0")
     kept = edit_as_owner(project)
     train = project / "src" / package_name(project) / "train.py"
     train.write_text(
@@ -109,7 +120,7 @@ def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> N
         )
     )
     commit_all(project, "owner rewrites a docstring the template also changes")
-    update(project, "v0.3.0")
+    update(project, "v0.3.1")
     assert conflict_markers(project) == [str(train.relative_to(project))]
     text = train.read_text()
     assert '"""Team split of the held-out data."""' in text
@@ -191,6 +202,54 @@ def test_migration_carries_an_edited_loader_across_the_rename(
 def test_updates_that_cross_no_migration_need_no_trust(
     generate: Callable[..., Path],
 ) -> None:
-    project = generate("v0.2.0", packaging="loader_module")
-    update(project, "v0.3.0")
-    assert answers_of(project)["_commit"] == "v0.3.0"
+    project = generate("v0.3.0", packaging="loader_module")
+    update(project, "v0.3.1")
+    assert answers_of(project)["_commit"] == "v0.3.1"
+
+
+def test_migration_keeps_champions_of_older_versions_scorable(
+    generate: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Models logged before 0.3 have `_scores`, not `scores`: a project updated
+    across 0.3.0 scores such a champion; a fresh project carries no fallback."""
+    project = generate("v0.2.0")
+    package = project / "src" / package_name(project)
+    scorer = package / "champion_scores.py"
+    assert "._scores" not in scorer.read_text()
+    scorer.write_text(scorer.read_text().replace("in a process of its own", OWNED))
+    commit_all(project, "owner edits the champion scorer's docstring")
+    with pytest.raises(copier.errors.UnsafeTemplateError, match="migrations"):
+        update(project, "v0.3.0")
+    update(project, "v0.3.0", trust=True)
+    text = scorer.read_text()
+    assert OWNED in text
+    assert 'getattr(model, "scores", None) or model._scores' in text
+    assert conflict_markers(project) == []
+    run([PYTHON, str(MIGRATION), "after"], cwd=project)
+    assert scorer.read_text() == text
+
+    # A version whose logged code still calls it `_scores`, as 0.2.0 logged
+    # it, scored by that code in the isolated process promotion.py starts.
+    work = tmp_path / "work"
+    work.mkdir()
+    env = project_env(project, MLFLOW_TRACKING_URI=f"sqlite:///{work}/mlflow.db")
+    trained = run(
+        [PYTHON, "-m", f"{package.name}.train", "--registered-model-name", ""],
+        cwd=work,
+        env=env,
+    )
+    logged = list(work.rglob("model.py"))
+    assert logged, "the model's code is logged with it"
+    for model_py in logged:
+        old = model_py.read_text().replace("def scores(", "def _scores(")
+        model_py.write_text(old.replace("self.scores(", "self._scores("))
+    uri = trained.stdout.strip().splitlines()[-1]
+    run_script("promotion_data", package.name, str(work), cwd=work, env=env)
+    features = pd.read_csv(work / "eval.csv").drop(columns="target")
+    features.to_parquet(work / "features.parquet")
+    store = env["MLFLOW_TRACKING_URI"]
+    command = [PYTHON, "-I", str(scorer), store, store, uri]
+    command += [str(work / "features.parquet"), str(work / "scores.json")]
+    run(command, cwd=work, env=env)
+    scores = json.loads((work / "scores.json").read_text())["scores"]
+    assert len(scores) == len(features)

@@ -4,9 +4,11 @@
 
 `promotion.py` runs this file as a script, never imports it: a process that has
 imported this package already would run its modules for any other version of
-it too. Reads FEATURES (Parquet) and writes OUTPUT (JSON: `scores`, their
-`dtype`, `classes`); a model that cannot score them is one line on stderr,
-exit status 2.
+it too. So this file imports nothing of the package, not even
+`errors.first_line`. Reads FEATURES (Parquet) and writes OUTPUT (JSON:
+`scores`, their `dtype`, `classes`). A model that cannot be loaded or refuses
+the data is one line on stderr, exit status 2; any other error ends in its
+traceback, whose last line (`ValueError: ...`) `promotion.py` reports.
 """
 
 import json
@@ -32,12 +34,10 @@ def main(argv: list[str]) -> None:
     mlflow.set_registry_uri(registry_uri)
     try:
         model = raw_model(mlflow.pyfunc.load_model(model_uri))
-        # Models logged by template versions before 0.3 call it `_scores`.
-        score = getattr(model, "scores", None) or model._scores
-        scores = score(pd.read_parquet(features_path))
-    except Exception as error:  # anything the other version's code raises
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        print(reason, file=sys.stderr)
+        scores = model.scores(pd.read_parquet(features_path))
+    except MlflowException as error:  # no such model, or the data refused
+        lines = error.message.strip().splitlines()
+        print(lines[0] if lines else type(error).__name__, file=sys.stderr)
         raise SystemExit(2) from None
     answer = {
         "scores": scores.tolist(),
