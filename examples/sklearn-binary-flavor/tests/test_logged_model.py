@@ -390,6 +390,25 @@ def test_save_model_writes_a_model_both_loaders_read(
     pd.testing.assert_frame_equal(pyfunc.predict(test_features), expected)
 
 
+def test_both_loaders_read_the_files_the_mlmodel_names(
+    model: Model, test_features: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "saved"
+    churn_risk.save_model(model, path)
+    mlmodel = mlflow.models.Model.load(path)
+    flavor = mlmodel.flavors[churn_risk.FLAVOR_NAME]
+    data = path / flavor["data"]
+    for key in ("model_file", "preprocessing_file"):
+        (data / flavor[key]).rename(data / f"renamed-{flavor[key]}")
+        flavor[key] = f"renamed-{flavor[key]}"
+    mlmodel.save(path / "MLmodel")
+    native = churn_risk.load_model(str(path))
+    pyfunc = mlflow.pyfunc.load_model(str(path))
+    expected = model.predict(test_features)
+    pd.testing.assert_frame_equal(native.predict(test_features), expected)
+    pd.testing.assert_frame_equal(pyfunc.predict(test_features), expected)
+
+
 def test_load_model_reads_a_model_of_another_patch_release(
     model: Model, test_features: pd.DataFrame, tmp_path: Path
 ) -> None:

@@ -107,16 +107,26 @@ def load_model(model_uri: str, dst_path: str | None = None) -> Model:
     local = Path(
         mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=dst_path)
     )
-    flavors = MlflowModel.load(local).flavors
+    conf = flavor_conf(local, model_uri)
+    check_version(conf["package_version"])
+    return load_files(local, conf, Model)
+
+
+def flavor_conf(directory: Path, source: str) -> dict[str, Any]:
+    """Return this flavor's section of the `MLmodel` file in `directory`."""
+    flavors = MlflowModel.load(directory).flavors
     if FLAVOR_NAME not in flavors:
         raise MlflowException(
-            f"{model_uri} has no {FLAVOR_NAME!r} flavor; it has {sorted(flavors)}",
+            f"{source} has no {FLAVOR_NAME!r} flavor; it has {sorted(flavors)}",
             error_code=INVALID_PARAMETER_VALUE,
         )
-    conf = flavors[FLAVOR_NAME]
-    check_version(conf["package_version"])
-    data = local / conf["data"]
-    return Model.load(data / conf["model_file"], data / conf["preprocessing_file"])
+    return flavors[FLAVOR_NAME]
+
+
+def load_files(directory: Path, conf: dict[str, Any], kind: type[Model]) -> Model:
+    """Load the model files the flavor's section `conf` names as a `kind`."""
+    data = directory / conf["data"]
+    return kind.load(data / conf["model_file"], data / conf["preprocessing_file"])
 
 
 def package_version() -> str:
@@ -157,8 +167,10 @@ class LoadedModel(Model):
 
 
 def _load_pyfunc(data_path: str) -> Model:
-    """Load the model from the directory logged as `data_path`."""
-    directory = Path(data_path)
-    return LoadedModel.load(
-        directory / estimator.MODEL_FILE, directory / PREPROCESSING_FILE
-    )
+    """Load the model for `python_function`, from its logged `data_path`.
+
+    MLflow passes the saved model's DATA_PATH; the files are the ones its
+    `MLmodel` names, as for `load_model`.
+    """
+    directory = Path(data_path).parents[len(Path(DATA_PATH).parts) - 1]
+    return load_files(directory, flavor_conf(directory, data_path), LoadedModel)
