@@ -102,6 +102,17 @@ def test_a_string_in_a_numeric_column_is_refused_by_name(
         model.predict(broken)
 
 
+@pytest.mark.parametrize("method", ["predict_proba", "explain"])
+def test_a_method_ignores_params_it_does_not_use(
+    model: Model, test_features: pd.DataFrame, method: str
+) -> None:
+    out_of_range = {name: -1 for name in model.default_params() if name != "method"}
+    expected = model.predict(test_features, {"method": method})
+    pd.testing.assert_frame_equal(
+        model.predict(test_features, {**out_of_range, "method": method}), expected
+    )
+
+
 def test_predict_proba_returns_probabilities_per_class(
     model: Model, test_features: pd.DataFrame
 ) -> None:

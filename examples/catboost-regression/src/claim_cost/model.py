@@ -45,9 +45,14 @@ class Model:
         }
 
     def resolve(self, params: dict[str, Any] | None) -> dict[str, Any]:
-        """Return `params` over the defaults, refusing values out of range."""
+        """Return `params` over the defaults, refusing values out of range.
+
+        Only the params the method uses are checked: a method ignores the
+        others, as MLflow ignores params a model does not declare.
+        """
         params = {**self.default_params(), **(params or {})}
-        params["batch_size"] = _number(params, "batch_size", int, low=1)
+        if params["method"] == "predict_batch":
+            params["batch_size"] = _number(params, "batch_size", int, low=1)
         return params
 
     def predict(

@@ -46,8 +46,14 @@ class Model:
         }
 
     def resolve(self, params: dict[str, Any] | None) -> dict[str, Any]:
-        """Return `params` over the defaults, refusing values out of range."""
+        """Return `params` over the defaults, refusing values out of range.
+
+        Only the params the method uses are checked: a method ignores the
+        others, as MLflow ignores params a model does not declare.
+        """
         params = {**self.default_params(), **(params or {})}
+        if params["method"] != "predict":
+            return params
         classes = len(self.preprocessor.classes)
         params["k"] = _number(params, "k", int, low=1, high=classes)
         return params

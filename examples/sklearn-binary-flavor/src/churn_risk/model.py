@@ -45,8 +45,14 @@ class Model:
         }
 
     def resolve(self, params: dict[str, Any] | None) -> dict[str, Any]:
-        """Return `params` over the defaults, refusing values out of range."""
+        """Return `params` over the defaults, refusing values out of range.
+
+        Only the params the method uses are checked: a method ignores the
+        others, as MLflow ignores params a model does not declare.
+        """
         params = {**self.default_params(), **(params or {})}
+        if params["method"] != "predict":
+            return params
         params["threshold"] = _number(params, "threshold", float, low=0.0, high=1.0)
         return params
 
