@@ -9,7 +9,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from claim_cost.local_scoring import progress_bar, score_local
+from claim_cost.local_scoring import (
+    progress_bar,
+    score_local,
+)
 from claim_cost.logged_model import unwrap
 from claim_cost.model import METHODS, Model
 from claim_cost.score import main

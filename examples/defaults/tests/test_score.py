@@ -9,7 +9,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from my_model.local_scoring import progress_bar, score_local
+from my_model.local_scoring import (
+    progress_bar,
+    score_local,
+)
 from my_model.logged_model import unwrap
 from my_model.model import METHODS, Model
 from my_model.score import main

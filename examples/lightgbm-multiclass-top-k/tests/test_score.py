@@ -9,7 +9,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from wine_grade.local_scoring import progress_bar, score_local
+from wine_grade.local_scoring import (
+    progress_bar,
+    score_local,
+)
 from wine_grade.logged_model import unwrap
 from wine_grade.model import METHODS, Model
 from wine_grade.score import main

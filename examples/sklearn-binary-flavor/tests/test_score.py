@@ -9,7 +9,10 @@ import mlflow
 import pandas as pd
 import pytest
 
-from churn_risk.local_scoring import progress_bar, score_local
+from churn_risk.local_scoring import (
+    progress_bar,
+    score_local,
+)
 from churn_risk.logged_model import unwrap
 from churn_risk.model import METHODS, Model
 from churn_risk.score import main
