@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 from mlflow.exceptions import MlflowException
 from tqdm import tqdm
 
+from .drift import DriftMonitor
 from .errors import first_line
 from .logged_model import unwrap
 from .scoring import (
@@ -136,8 +137,24 @@ def score_local(
     `params` are inference params (`method`, ...); text values are converted to
     the types the model's signature declares.
     """
-    keep = keep or []
     model = load_model(model_uri)
+    return score_batches(model, input_path, output_path, batch_size, params, keep)
+
+
+def score_batches(
+    model: mlflow.pyfunc.PyFuncModel,
+    input_path: Path,
+    output_path: Path,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    params: dict[str, Any] | None = None,
+    keep: list[str] | None = None,
+    drift: DriftMonitor | None = None,
+) -> int:
+    """Score with a model already loaded, as `score_local` does.
+
+    Each batch and its predictions are also counted into `drift` when given.
+    """
+    keep = keep or []
     params = typed_params(model.metadata.get_params_schema(), params or {})
     predict = direct_predict(model)
     start = 0
@@ -157,6 +174,8 @@ def score_local(
                         f"rows {start}-{end}: {first_line(error)}"
                     ) from error
                 writer.write(with_kept_columns(batch, predictions, keep))
+                if drift is not None:
+                    drift.update(batch, predictions)
                 progress.update(len(batch))
                 start = end + 1
     return start

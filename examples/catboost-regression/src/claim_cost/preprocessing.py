@@ -231,7 +231,7 @@ def encode_categories(column: pd.Series, known: list[str]) -> np.ndarray:
     """
     if not pd.api.types.is_string_dtype(column):
         column = column.astype(str).where(column.notna())
-    codes = pd.Categorical(column, categories=known).codes.astype(np.float32)
+    codes = pd.Index(known).get_indexer(column).astype(np.float32)
     codes[codes < 0] = np.nan
     return codes
 

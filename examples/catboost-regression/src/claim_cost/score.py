@@ -3,7 +3,7 @@
     python -m claim_cost.score
         --model-uri URI --input PATH --output PATH [--engine local|spark]
         [--batch-size N] [--method NAME] [--param NAME=VALUE ...]
-        [--keep COLUMN ...] [--spark-master URL]
+        [--keep COLUMN ...] [--spark-master URL] [--drift] [--fail-on-drift]
 
 The local engine (`local_scoring.py`) streams the input (Parquet record
 batches, CSV chunks), so memory stays flat however large the file; the Spark
@@ -12,17 +12,34 @@ engine (`spark_scoring.py`) runs the same model through
 `--keep` columns (ids), to a temporary path first, renamed only on success.
 A problem (unknown model, unreadable input, a batch the model refuses) is one
 line on stderr and exit status 2.
+
+`--drift` (local engine) compares the scored input and its predictions with
+the training profile the model carries (`drift.py`): a table on stderr, and
+`<output>.drift.json` and `.drift.png` beside the output, logged to a run of
+the `claim_cost-drift` experiment when `MLFLOW_TRACKING_URI` is set.
+`--fail-on-drift` also exits with status 3 when a column drifted, after
+writing everything, so a scheduled job stops there.
 """
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
 
-from .local_scoring import DEFAULT_BATCH_SIZE, score_local
+import mlflow
+
+from .drift import DriftError, DriftMonitor, DriftReport
+from .local_scoring import DEFAULT_BATCH_SIZE, score_batches
+from .logged_model import unwrap
 from .model import METHODS
-from .scoring import CSV_SUFFIXES, PARQUET_SUFFIXES, ScoringError
+from .scoring import CSV_SUFFIXES, PARQUET_SUFFIXES, ScoringError, load_model
 from .spark_scoring import score_spark
+
+#: Experiment of the runs `--drift` logs (when MLFLOW_TRACKING_URI is set).
+DRIFT_EXPERIMENT = "claim_cost-drift"
+#: Exit status of `--fail-on-drift` when a column drifted (2: an error).
+DRIFT_EXIT_STATUS = 3
 
 
 def parse_param(text: str) -> tuple[str, str]:
@@ -63,7 +80,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--spark-master", default="local[*]", help="Spark master (default: %(default)s)"
     )
+    parser.add_argument(
+        "--drift",
+        action="store_true",
+        help="compare the input and predictions with the training profile",
+    )
+    parser.add_argument(
+        "--fail-on-drift",
+        action="store_true",
+        help=f"with --drift: exit {DRIFT_EXIT_STATUS} when a column drifted",
+    )
     args = parser.parse_args(argv)
+    args.drift = args.drift or args.fail_on_drift
+    if args.drift and args.engine == "spark":
+        parser.error("--drift needs --engine local")
     for name in ("input", "output"):
         path = getattr(args, name)
         if Path(path).suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
@@ -80,6 +110,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     params = {"method": args.method, **dict(args.param)}
     start = time.monotonic()
+    monitor = None
     try:
         if args.engine == "spark":
             rows = score_spark(
@@ -91,21 +122,45 @@ def main(argv: list[str] | None = None) -> None:
                 args.spark_master,
             )
         else:
-            rows = score_local(
-                args.model_uri,
+            model = load_model(args.model_uri)
+            if args.drift:
+                monitor = DriftMonitor.for_model(model, unwrap(model))
+            rows = score_batches(
+                model,
                 Path(args.input),
                 Path(args.output),
                 args.batch_size,
                 params,
                 args.keep,
+                monitor,
             )
-    except ScoringError as error:
+    except (ScoringError, DriftError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     elapsed = time.monotonic() - start
     rate = rows / max(elapsed, 1e-9)
     print(f"scored {rows:,} rows in {elapsed:.1f} s ({rate:,.0f} rows/s)")
     print(args.output)
+    if monitor is not None:
+        report_drift(monitor.report(), args)
+
+
+def report_drift(report: DriftReport, args: argparse.Namespace) -> None:
+    """Print, write and log the drift report; exit 3 on drift if asked to."""
+    print(report.table(), file=sys.stderr)
+    if not report.prediction:
+        print("predictions not compared: a param changes them", file=sys.stderr)
+    paths = report.write(Path(args.output))
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        mlflow.set_experiment(DRIFT_EXPERIMENT)
+        with mlflow.start_run(run_name=Path(args.input).name):
+            mlflow.log_params({"model_uri": args.model_uri, "input": args.input})
+            report.log(paths)
+    for path in paths:
+        print(path)
+    if report.drifted and args.fail_on_drift:
+        print(f"drift: {', '.join(report.drifted)}", file=sys.stderr)
+        raise SystemExit(DRIFT_EXIT_STATUS)
 
 
 if __name__ == "__main__":

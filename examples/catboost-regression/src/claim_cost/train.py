@@ -25,7 +25,7 @@ from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_diabetes
 from sklearn.model_selection import train_test_split
 
-from . import estimator, promotion
+from . import drift, estimator, promotion
 from .errors import first_line
 from .evaluation import log_evaluation
 from .logged_model import log_model
@@ -176,7 +176,8 @@ def train(
     It is evaluated on `eval_data` when given (and then trains on all of
     `data`), otherwise on a held-out split; the registered version takes
     @champion as `promotion.promote` decides in mode `promote`. See
-    `model_signature` for `typed_signature`.
+    `model_signature` for `typed_signature`. The logged model's metadata holds
+    a drift profile of the training data (`drift.profile`).
     """
     features, labels = load_data(data, target, exclude)
     check_columns("--optional", optional, list(features.columns))
@@ -198,11 +199,13 @@ def train(
         except ValueError as error:
             raise DataError(f"cannot evaluate: {error}") from error
         sample = model.preprocessor.canonical(train_features.head(100))
+        profile = drift.profile(model, train_features, train_labels, eval_features)
         info = log_model(
             model,
             signature=model_signature(model, sample, typed_signature),
             input_example=sample.head(INPUT_EXAMPLE_ROWS),
             registered_model_name=registered_model_name or None,
+            metadata={drift.PROFILE_KEY: profile},
         )
     for name, value in metrics.items():
         print(f"{name}: {value:.4f}")

@@ -2,6 +2,7 @@
 
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -19,8 +20,12 @@ def log_model(
     signature: ModelSignature,
     input_example: pd.DataFrame,
     registered_model_name: str | None,
+    metadata: dict[str, Any] | None = None,
 ) -> ModelInfo:
     """Log `model` in the active run; register it when a name is given.
+
+    `metadata` joins the input contract in the `MLmodel` metadata (train adds
+    the drift profile).
 
     MLflow neither infers a signature nor sees the loader's imports here, so
     both the signature and the pinned requirements are passed explicitly.
@@ -36,7 +41,7 @@ def log_model(
             code_paths=[str(PACKAGE_DIR)],
             signature=signature,
             input_example=input_example,
-            metadata=model.preprocessor.metadata(),
+            metadata={**model.preprocessor.metadata(), **(metadata or {})},
             pip_requirements=pip_requirements(),
             registered_model_name=registered_model_name,
         )

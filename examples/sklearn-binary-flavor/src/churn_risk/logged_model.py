@@ -1,6 +1,7 @@
 """Log the model to MLflow as the churn_risk flavor."""
 
 from pathlib import Path
+from typing import Any
 
 import mlflow
 import pandas as pd
@@ -19,15 +20,20 @@ def log_model(
     signature: ModelSignature,
     input_example: pd.DataFrame,
     registered_model_name: str | None,
+    metadata: dict[str, Any] | None = None,
 ) -> ModelInfo:
-    """Log `model` in the active run; register it when a name is given."""
+    """Log `model` in the active run; register it when a name is given.
+
+    `metadata` joins the input contract in the `MLmodel` metadata (train adds
+    the drift profile).
+    """
     return flavor.log_model(
         name="model",
         model=model,
         code_paths=[str(PACKAGE_DIR)],
         signature=signature,
         input_example=input_example,
-        metadata=model.preprocessor.metadata(),
+        metadata={**model.preprocessor.metadata(), **(metadata or {})},
         pip_requirements=pip_requirements(),
         registered_model_name=registered_model_name,
     )

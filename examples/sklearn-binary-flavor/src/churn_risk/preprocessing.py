@@ -148,7 +148,7 @@ class Preprocessor:
 
     def encode_target(self, target: pd.Series) -> np.ndarray:
         """Map class labels to 0..n_classes-1, refusing labels not seen in fit."""
-        codes = pd.Categorical(target, categories=self.classes).codes
+        codes = pd.Index(self.classes).get_indexer(target)
         unseen = sorted(set(target[codes == -1].astype(str)))
         if unseen:
             raise ValueError(
@@ -241,7 +241,7 @@ def encode_categories(column: pd.Series, known: list[str]) -> np.ndarray:
     """
     if not pd.api.types.is_string_dtype(column):
         column = column.astype(str).where(column.notna())
-    codes = pd.Categorical(column, categories=known).codes.astype(np.float32)
+    codes = pd.Index(known).get_indexer(column).astype(np.float32)
     codes[codes < 0] = np.nan
     return codes
 

@@ -1,0 +1,233 @@
+"""Drift checks: the training profile, and what a scored batch is compared to."""
+
+import json
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+import pytest
+
+from claim_cost import drift
+from claim_cost.logged_model import log_model
+from claim_cost.model import Model
+from claim_cost.score import DRIFT_EXIT_STATUS, DRIFT_EXPERIMENT, main
+from claim_cost.train import model_signature
+
+
+@pytest.fixture(scope="module")
+def features(mixed_frame: pd.DataFrame) -> pd.DataFrame:
+    return mixed_frame.drop(columns="target")
+
+
+@pytest.fixture(scope="module")
+def profile(
+    mixed_model: Model, mixed_frame: pd.DataFrame, features: pd.DataFrame
+) -> dict:
+    return drift.profile(mixed_model, features, mixed_frame["target"], features)
+
+
+def drift_of(model: Model, profile: dict, batch: pd.DataFrame) -> drift.DriftReport:
+    """Report on `batch` counted in two halves, as scoring streams it."""
+    monitor = drift.DriftMonitor(profile, model.preprocessor.categories)
+    for half in np.array_split(np.arange(len(batch)), 2):
+        rows = batch.iloc[half]
+        monitor.update(rows, model.predict(rows))
+    return monitor.report()
+
+
+def drawn_from(features: pd.DataFrame, rows: int = 3000) -> pd.DataFrame:
+    return features.sample(rows, replace=True, random_state=1).reset_index(drop=True)
+
+
+def test_the_profile_is_small_json_of_every_feature_and_prediction(
+    profile: dict, mixed_model: Model
+) -> None:
+    assert list(profile["features"]) == mixed_model.preprocessor.features
+    assert profile["features"]["size cm"]["kind"] == "number"
+    assert len(profile["features"]["size cm"]["edges"]) == drift.BINS - 1
+    colours = profile["features"]["colour name"]
+    assert sorted(colours["categories"]) == ["blue", "green", "red"]
+    # Shares of red, green, blue, other, unseen, missing: the rows' shares.
+    assert len(colours["shares"]) == 3 + 3
+    assert colours["shares"][-1] == pytest.approx(1 / 11, abs=0.01)
+    assert profile["target"]["shares"]
+    assert profile["prediction"]
+    assert len(json.dumps(profile)) < 20_000
+
+
+def test_a_batch_drawn_from_training_flags_nothing(
+    mixed_model: Model, profile: dict, features: pd.DataFrame
+) -> None:
+    report = drift_of(mixed_model, profile, drawn_from(features))
+    assert report.rows == 3000
+    assert report.drifted == []
+    assert all(column.psi < drift.MODERATE for column in report.features)
+    assert report.prediction, "predictions with default params are compared"
+
+
+def test_a_shifted_column_a_new_category_and_a_missing_column_are_flagged(
+    mixed_model: Model, profile: dict, features: pd.DataFrame
+) -> None:
+    batch = drawn_from(features)
+    batch["size cm"] = batch["size cm"] + 2 * features["size cm"].std()
+    batch.loc[batch.index % 5 != 0, "colour name"] = "purple"
+    batch["item count"] = np.nan
+    report = drift_of(mixed_model, profile, batch)
+    flagged = {column.name: column for column in report.features}
+    assert [name for name, column in flagged.items() if column.status == "drift"] == [
+        "size cm",
+        "colour name",
+        "item count",
+    ]
+    assert flagged["colour name"].bucket == "unseen"
+    assert flagged["colour name"].batch_share == pytest.approx(0.8, abs=0.03)
+    assert flagged["item count"].bucket == "missing"
+    assert flagged["item count"].batch_missing == 1.0
+    table = report.table()
+    assert table.splitlines()[0].split() == [
+        "column",
+        "kind",
+        "PSI",
+        "status",
+        "missing",
+        "largest",
+        "move",
+    ]
+    assert "colour name" in table and "unseen: 0.0% -> 80" in table
+
+
+def test_an_absent_optional_column_counts_as_missing(
+    mixed_model: Model, profile: dict, features: pd.DataFrame
+) -> None:
+    monitor = drift.DriftMonitor(profile, mixed_model.preprocessor.categories)
+    batch = drawn_from(features).drop(columns="size cm")
+    monitor.update(batch, pd.DataFrame())
+    report = monitor.report()
+    (size,) = [column for column in report.features if column.name == "size cm"]
+    assert size.batch_missing == 1.0 and size.status == "drift"
+    assert report.prediction == [], "other predictions than profiled are skipped"
+
+
+def test_the_report_is_written_as_json_and_a_plot(
+    mixed_model: Model, profile: dict, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    report = drift_of(mixed_model, profile, drawn_from(features))
+    paths = report.write(tmp_path / "scores.parquet")
+    assert [path.name for path in paths] == [
+        "scores.drift.json",
+        "scores.drift.png",
+    ]
+    written = json.loads(paths[0].read_text())
+    assert written["thresholds"] == {
+        "moderate": drift.MODERATE,
+        "significant": drift.SIGNIFICANT,
+    }
+    assert [column["name"] for column in written["features"]] == list(features)
+    assert paths[1].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_logged_model_carries_its_profile(
+    mixed_logged_uri: str, mixed_frame: pd.DataFrame
+) -> None:
+    loaded = mlflow.pyfunc.load_model(mixed_logged_uri)
+    stored = loaded.metadata.metadata[drift.PROFILE_KEY]
+    assert sorted(stored["features"]) == ["colour name", "item count", "size cm"]
+    features = mixed_frame.drop(columns="target")
+    report = drift.check(mixed_logged_uri, [drawn_from(features)])
+    assert report.drifted == []
+
+
+# --- The score CLI's --drift ---------------------------------------------------------
+
+
+@pytest.fixture
+def training_like(splits: tuple, tmp_path: Path) -> Path:
+    """3,000 rows drawn from the training split of the bundled data."""
+    source = tmp_path / "training like.parquet"
+    drawn_from(splits[0]).to_parquet(source, index=False)
+    return source
+
+
+def test_score_drift_writes_a_report_beside_the_output_and_logs_a_run(
+    cli_model_uri: str,
+    training_like: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    output = tmp_path / "scored.parquet"
+    arguments = ["--input", str(training_like), "--output", str(output)]
+    main(["--model-uri", cli_model_uri, *arguments, "--drift"])
+    captured = capsys.readouterr()
+    assert captured.err.splitlines()[0].startswith("column ")
+    report = json.loads((tmp_path / "scored.drift.json").read_text())
+    assert report["rows"] == 3000
+    # Predictions are compared with held-out ones, which training rows need
+    # not match (a model is surer of the rows it was trained on).
+    features = [column["name"] for column in report["features"]]
+    assert [name for name in report["drifted"] if name in features] == []
+    assert (tmp_path / "scored.drift.png").is_file()
+    assert captured.out.splitlines()[-1] == str(tmp_path / "scored.drift.png")
+    (run,) = mlflow.search_runs(
+        experiment_names=[DRIFT_EXPERIMENT], output_format="list"
+    )[-1:]
+    assert run.data.metrics["drifted_columns"] == len(report["drifted"])
+    first = report["features"][0]["name"]
+    assert run.data.metrics[f"psi.{first}"] == report["features"][0]["psi"]
+    logged = mlflow.artifacts.list_artifacts(
+        run_id=run.info.run_id, artifact_path="drift"
+    )
+    assert sorted(Path(item.path).name for item in logged) == [
+        "scored.drift.json",
+        "scored.drift.png",
+    ]
+
+
+def test_fail_on_drift_exits_3_after_writing_everything(
+    cli_model_uri: str,
+    splits: tuple,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    batch = drawn_from(splits[0])
+    shifted = batch.columns[0]
+    batch[shifted] = batch[shifted] + 3 * batch[shifted].std()
+    source = tmp_path / "input.csv"
+    batch.to_csv(source, index=False)
+    output = tmp_path / "scored.csv"
+    arguments = ["--input", str(source), "--output", str(output), "--fail-on-drift"]
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-uri", cli_model_uri, *arguments])
+    assert exit_.value.code == DRIFT_EXIT_STATUS
+    assert len(pd.read_csv(output)) == len(batch)
+    report = json.loads((tmp_path / "scored.drift.json").read_text())
+    assert shifted in report["drifted"]
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"drift: {shifted}")
+
+
+def test_drift_needs_the_local_engine_and_a_profile(
+    mixed_model: Model,
+    mixed_frame: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "input.parquet"
+    features = mixed_frame.drop(columns="target")
+    features.to_parquet(source, index=False)
+    arguments = ["--input", str(source), "--output", str(tmp_path / "o.parquet")]
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-uri", "models:/m-1", *arguments, "--drift", "--engine", "spark"])
+    assert exit_.value.code == 2
+    assert "--drift needs --engine local" in capsys.readouterr().err
+    with mlflow.start_run():
+        info = log_model(
+            mixed_model,
+            signature=model_signature(mixed_model, features.head(10)),
+            input_example=features.head(3),
+            registered_model_name=None,
+        )
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model-uri", info.model_uri, *arguments, "--drift"])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert error.startswith("error: the model has no drift profile")

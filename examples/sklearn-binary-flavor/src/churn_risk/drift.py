@@ -1,0 +1,437 @@
+"""Data drift: how far scored data is from the data the model was trained on.
+
+At training, `profile` summarises the training features in buckets: per
+numeric column, up to ten quantile bins and missing values; per string column, its
+most common categories, the other categories seen in training, unseen ones
+and missing values. It also keeps the target's distribution and the
+predictions' on held-out data: new data should look like that, so the rows
+the model was trained on may well show prediction drift (a model is surer of
+them). The profile is plain JSON in the logged model's
+`MLmodel` metadata (`drift_profile`): a few kilobytes, however many rows.
+
+`DriftMonitor` counts scored batches into the same buckets, in memory bounded
+by the number of buckets, and `report` compares each column with training by
+its population stability index over the buckets' shares of rows,
+
+    PSI = sum of (batch - training) * ln(batch / training)
+
+read as usual: under 0.1 stable, 0.1 to 0.25 a moderate shift worth a look,
+0.25 or more a significant shift, which is flagged as drift.
+"""
+
+import json
+import re
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import mlflow
+import numpy as np
+import pandas as pd
+from pandas.api.types import is_float_dtype, is_string_dtype
+
+from .logged_model import unwrap
+from .model import Model
+
+#: Key of the profile in the logged model's `MLmodel` metadata.
+PROFILE_KEY = "drift_profile"
+#: Quantile bins of a numeric column, fewer when a bin would hold fewer than
+#: MIN_BIN_ROWS rows: a small held-out set must not make sampling noise look
+#: like drift.
+BINS = 10
+MIN_BIN_ROWS = 10
+#: Categories of a string column counted one by one; the other categories
+#: seen in training share one bucket.
+TOP_CATEGORIES = 20
+#: PSI from which a shift is moderate, and significant (drift).
+MODERATE = 0.1
+SIGNIFICANT = 0.25
+#: Share an empty bucket counts as, so that PSI stays finite.
+EPSILON = 1e-4
+
+
+class DriftError(ValueError):
+    """A model or batch drift cannot be measured for, in one line."""
+
+
+def profile(
+    model: Model,
+    features: pd.DataFrame,
+    target: pd.Series,
+    held_out: pd.DataFrame,
+) -> dict[str, Any]:
+    """Summarise training data and held-out predictions for the model's metadata.
+
+    The profile holds the `features` and `target` the model was trained on
+    and its predictions (default params) on the `held_out` features.
+    """
+    categories = model.preprocessor.categories
+    numbers = [name for name in model.preprocessor.features if name not in categories]
+    matrix = _numbers(features, numbers)
+    summaries = {
+        name: number_summary(matrix[:, position])
+        for position, name in enumerate(numbers)
+    }
+    for name, known in categories.items():
+        summaries[name] = string_summary(_strings(features[name]), known)
+    predictions = model.predict(held_out)
+    return {
+        "rows": len(features),
+        "features": {name: summaries[name] for name in model.preprocessor.features},
+        "target": string_summary(
+            _strings(target), [str(label) for label in model.preprocessor.classes]
+        ),
+        "prediction": {
+            str(name): output_summary(predictions[name]) for name in predictions
+        },
+    }
+
+
+def number_summary(values: np.ndarray) -> dict[str, Any]:
+    """Quantile bin edges of the present values, and each bucket's share."""
+    present = values[~np.isnan(values)]
+    bins = min(BINS, max(2, present.size // MIN_BIN_ROWS))
+    quantiles = np.linspace(0, 1, bins + 1)[1:-1]
+    edges = np.quantile(present, quantiles) if present.size else []
+    # Six significant digits keep the metadata readable; the shares below are
+    # counted with the rounded edges.
+    edges = sorted({float(f"{edge:.6g}") for edge in edges})
+    summary = {"kind": "number", "edges": edges}
+    summary["shares"] = _shares(number_counts(summary, values))
+    return summary
+
+
+def string_summary(values: pd.Series, known: list[str]) -> dict[str, Any]:
+    """Count a string column into its buckets and return their shares.
+
+    The buckets are the `TOP_CATEGORIES` first of `known` (the categories in
+    descending frequency), the rest of `known`, unseen values, missing ones.
+    """
+    summary = {"kind": "string", "categories": known[:TOP_CATEGORIES]}
+    summary["shares"] = _shares(string_counts(summary, values, known))
+    return summary
+
+
+def output_summary(values: pd.Series) -> dict[str, Any]:
+    """Summarise a prediction column: bins for scores, categories for labels."""
+    if is_float_dtype(values):
+        return number_summary(values.to_numpy(dtype=np.float64, na_value=np.nan))
+    strings = _strings(values)
+    return string_summary(strings, strings.value_counts().index.tolist())
+
+
+def number_counts(summary: dict[str, Any], values: np.ndarray) -> np.ndarray:
+    """Rows per bin, then missing rows."""
+    edges = np.asarray(summary["edges"])
+    missing = np.isnan(values)
+    bins = np.searchsorted(edges, values[~missing], side="right")
+    return np.append(np.bincount(bins, minlength=len(edges) + 1), missing.sum())
+
+
+def string_counts(
+    summary: dict[str, Any], values: pd.Series, known: list[str]
+) -> np.ndarray:
+    """Rows per profiled category, then other known ones, unseen, missing."""
+    top = len(summary["categories"])
+    codes = pd.Index(known).get_indexer(values)
+    counted = np.bincount(np.minimum(codes[codes >= 0], top), minlength=top + 1)
+    missing = int(values.isna().sum())
+    unseen = int((codes < 0).sum()) - missing
+    return np.append(counted, [unseen, missing])
+
+
+def bucket_labels(summary: dict[str, Any]) -> list[str]:
+    """Return what each bucket of a summary holds, in its order."""
+    if summary["kind"] == "string":
+        return [*map(repr, summary["categories"]), "other", "unseen", "missing"]
+    edges = [f"{edge:.4g}" for edge in summary["edges"]]
+    if not edges:
+        return ["any", "missing"]
+    ranges = [f"[{low}, {high})" for low, high in zip(edges, edges[1:], strict=False)]
+    return [f"< {edges[0]}", *ranges, f">= {edges[-1]}", "missing"]
+
+
+def psi(expected: list[float], observed: list[float]) -> float:
+    """Return the population stability index of two lists of bucket shares."""
+    expected_shares = np.maximum(np.asarray(expected), EPSILON)
+    observed_shares = np.maximum(np.asarray(observed), EPSILON)
+    return float(
+        np.sum(
+            (observed_shares - expected_shares)
+            * np.log(observed_shares / expected_shares)
+        )
+    )
+
+
+def status(value: float) -> str:
+    """How a PSI reads: `stable`, `moderate` or `drift`."""
+    if value >= SIGNIFICANT:
+        return "drift"
+    return "moderate" if value >= MODERATE else "stable"
+
+
+@dataclass
+class ColumnDrift:
+    """One column's shift: PSI, status, missing shares and its largest move."""
+
+    name: str
+    kind: str
+    psi: float
+    status: str
+    training_missing: float
+    batch_missing: float
+    #: The bucket whose share moved most, and its shares in training and batch.
+    bucket: str
+    training_share: float
+    batch_share: float
+
+    @classmethod
+    def compare(
+        cls, name: str, summary: dict[str, Any], counts: np.ndarray
+    ) -> "ColumnDrift":
+        """Compare a column's counts with its training summary."""
+        expected = summary["shares"]
+        observed = _shares(counts)
+        moved = int(np.argmax(np.abs(np.subtract(observed, expected))))
+        value = psi(expected, observed)
+        return cls(
+            name=name,
+            kind=summary["kind"],
+            psi=round(value, 4),
+            status=status(value),
+            training_missing=expected[-1],
+            batch_missing=observed[-1],
+            bucket=bucket_labels(summary)[moved],
+            training_share=expected[moved],
+            batch_share=observed[moved],
+        )
+
+
+@dataclass
+class DriftReport:
+    """Per-feature and per-prediction-column drift of the rows counted."""
+
+    rows: int
+    features: list[ColumnDrift]
+    #: Empty when the predictions counted differ from those profiled (a
+    #: `method` or another param changes what predict returns).
+    prediction: list[ColumnDrift]
+
+    @property
+    def drifted(self) -> list[str]:
+        """Return the columns flagged as drift (`prediction.<name>` for outputs)."""
+        return [drift.name for drift in self.features if drift.status == "drift"] + [
+            f"prediction.{drift.name}"
+            for drift in self.prediction
+            if drift.status == "drift"
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the report as JSON-ready data, thresholds included."""
+        return {
+            "rows": self.rows,
+            "thresholds": {"moderate": MODERATE, "significant": SIGNIFICANT},
+            "drifted": self.drifted,
+            "features": [asdict(drift) for drift in self.features],
+            "prediction": [asdict(drift) for drift in self.prediction],
+        }
+
+    def table(self) -> str:
+        """Return a fixed-width table, most shifted columns first."""
+        header = ("column", "kind", "PSI", "status", "missing", "largest move")
+        lines = []
+        for section, drifts in (("", self.features), ("prediction.", self.prediction)):
+            for drift in sorted(drifts, key=lambda drift: -drift.psi):
+                lines.append(
+                    (
+                        f"{section}{drift.name}",
+                        drift.kind,
+                        f"{drift.psi:.3f}",
+                        drift.status,
+                        f"{drift.training_missing:.1%} -> {drift.batch_missing:.1%}",
+                        f"{drift.bucket}: {drift.training_share:.1%} -> "
+                        f"{drift.batch_share:.1%}",
+                    )
+                )
+        rows = [header, *lines]
+        widths = [max(map(len, cells)) for cells in zip(*rows, strict=True)]
+        return "\n".join(
+            "  ".join(map(str.ljust, row, widths)).rstrip() for row in rows
+        )
+
+    def plot(self, path: Path) -> None:
+        """Save a bar chart of every column's PSI against the thresholds."""
+        drifts = [(drift.name, drift) for drift in self.features] + [
+            (f"prediction.{drift.name}", drift) for drift in self.prediction
+        ]
+        drifts.sort(key=lambda item: item[1].psi)
+        colours = {"stable": "tab:green", "moderate": "tab:orange", "drift": "tab:red"}
+        figure, axes = plt.subplots(figsize=(8, 1.5 + 0.3 * len(drifts)))
+        axes.barh(
+            [name for name, _ in drifts],
+            [drift.psi for _, drift in drifts],
+            color=[colours[drift.status] for _, drift in drifts],
+        )
+        for threshold in (MODERATE, SIGNIFICANT):
+            axes.axvline(threshold, color="grey", linestyle="--", linewidth=1)
+        # Linear up to the drift threshold, logarithmic beyond: a PSI of 10
+        # does not flatten the ones near the thresholds.
+        axes.set_xscale("symlog", linthresh=SIGNIFICANT)
+        axes.set_xlabel(f"PSI ({MODERATE} moderate, {SIGNIFICANT} drift)")
+        axes.set_title(f"Drift of {self.rows:,} scored rows from training")
+        figure.tight_layout()
+        figure.savefig(path, dpi=100)
+        plt.close(figure)
+
+    def write(self, output: Path) -> list[Path]:
+        """Write `<output stem>.drift.json` and `.drift.png` beside `output`."""
+        stem = output.name.removesuffix(output.suffix)
+        paths = [
+            output.with_name(f"{stem}.drift.json"),
+            output.with_name(f"{stem}.drift.png"),
+        ]
+        paths[0].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
+        self.plot(paths[1])
+        return paths
+
+    def log(self, artifacts: Iterable[Path] = ()) -> None:
+        """Log the report to the active MLflow run.
+
+        Metrics: each column's PSI (`psi.<column>`, `psi.prediction.<column>`)
+        and `drifted_columns`; `artifacts` (the JSON and the plot) go under
+        `drift/`.
+        """
+        metrics = {
+            f"psi.{_metric_name(drift.name)}": drift.psi for drift in self.features
+        }
+        metrics.update(
+            {
+                f"psi.prediction.{_metric_name(drift.name)}": drift.psi
+                for drift in self.prediction
+            }
+        )
+        metrics["drifted_columns"] = len(self.drifted)
+        mlflow.log_metrics(metrics)
+        for path in artifacts:
+            mlflow.log_artifact(str(path), artifact_path="drift")
+
+
+class DriftMonitor:
+    """Counts scored batches into a profile's buckets; `report` compares."""
+
+    def __init__(self, profile: dict[str, Any], categories: dict[str, list[str]]):
+        self.profile = profile
+        self.categories = categories
+        self.numbers = [
+            name
+            for name, summary in profile["features"].items()
+            if summary["kind"] == "number"
+        ]
+        self.rows = 0
+        self.feature_counts = {
+            name: np.zeros(len(summary["shares"]), dtype=np.int64)
+            for name, summary in profile["features"].items()
+        }
+        self.prediction_counts = {
+            name: np.zeros(len(summary["shares"]), dtype=np.int64)
+            for name, summary in profile["prediction"].items()
+        }
+        self.predictions_match = True
+
+    @classmethod
+    def for_model(
+        cls, loaded: mlflow.pyfunc.PyFuncModel, model: Model
+    ) -> "DriftMonitor":
+        """Return the monitor of a loaded model (`model`: the project's, inside)."""
+        profile = (loaded.metadata.metadata or {}).get(PROFILE_KEY)
+        if profile is None:
+            raise DriftError(
+                "the model has no drift profile: it was logged before drift "
+                "checks; train it again to add one"
+            )
+        return cls(profile, model.preprocessor.categories)
+
+    def update(self, features: pd.DataFrame, predictions: pd.DataFrame) -> None:
+        """Count a batch of features and the predictions made for it."""
+        self.rows += len(features)
+        matrix = _numbers(features, self.numbers)
+        summaries = self.profile["features"]
+        for position, name in enumerate(self.numbers):
+            self.feature_counts[name] += number_counts(
+                summaries[name], matrix[:, position]
+            )
+        for name, known in self.categories.items():
+            self.feature_counts[name] += string_counts(
+                summaries[name], _strings(_column(features, name)), known
+            )
+        outputs = {str(name): values for name, values in predictions.items()}
+        if outputs.keys() != self.prediction_counts.keys():
+            self.predictions_match = False
+            return
+        for name, values in outputs.items():
+            summary = self.profile["prediction"][name]
+            if summary["kind"] == "number":
+                values = values.to_numpy(dtype=np.float64, na_value=np.nan)
+                counts = number_counts(summary, values)
+            else:
+                counts = string_counts(summary, _strings(values), summary["categories"])
+            self.prediction_counts[name] += counts
+
+    def report(self) -> DriftReport:
+        """Compare everything counted so far with the profile."""
+        features = [
+            ColumnDrift.compare(name, summary, self.feature_counts[name])
+            for name, summary in self.profile["features"].items()
+        ]
+        prediction = []
+        if self.predictions_match and self.rows:
+            prediction = [
+                ColumnDrift.compare(name, summary, self.prediction_counts[name])
+                for name, summary in self.profile["prediction"].items()
+            ]
+        return DriftReport(self.rows, features, prediction)
+
+
+def check(model_uri: str, batches: Iterable[pd.DataFrame]) -> DriftReport:
+    """Score `batches` with the model at `model_uri` and report their drift.
+
+    For batch code of your own; the score CLI's `--drift` does the same.
+    """
+    loaded = mlflow.pyfunc.load_model(model_uri)
+    monitor = DriftMonitor.for_model(loaded, unwrap(loaded))
+    for batch in batches:
+        monitor.update(batch, loaded.predict(batch))
+    return monitor.report()
+
+
+def _shares(counts: np.ndarray) -> list[float]:
+    total = counts.sum()
+    if not total:
+        return [0.0] * len(counts)
+    return [round(float(count / total), 6) for count in counts]
+
+
+def _numbers(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
+    """Return the numeric columns as one float64 matrix; absent ones missing."""
+    return frame.reindex(columns=names).to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _column(frame: pd.DataFrame, name: str) -> pd.Series:
+    """Return a column of `frame`, all missing when absent (an optional one)."""
+    if name in frame.columns:
+        return frame[name]
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
+def _strings(values: pd.Series) -> pd.Series:
+    """Values compared as strings, as the model compares categories."""
+    if is_string_dtype(values):
+        return values
+    return values.astype(str).where(values.notna())
+
+
+def _metric_name(name: str) -> str:
+    """Return a column name as MLflow accepts it in a metric key."""
+    return re.sub(r"[^\w\-. /]", "_", name)
