@@ -250,9 +250,10 @@ class DriftReport:
                         drift.kind,
                         f"{drift.psi:.3f}",
                         drift.status,
-                        f"{drift.training_missing:.1%} -> {drift.batch_missing:.1%}",
-                        f"{drift.bucket}: {drift.training_share:.1%} -> "
-                        f"{drift.batch_share:.1%}",
+                        f"{_percent(drift.training_missing)} -> "
+                        f"{_percent(drift.batch_missing)}",
+                        f"{drift.bucket}: {_percent(drift.training_share)} -> "
+                        f"{_percent(drift.batch_share)}",
                     )
                 )
         rows = [header, *lines]
@@ -430,6 +431,10 @@ def _strings(values: pd.Series) -> pd.Series:
     if is_string_dtype(values):
         return values
     return values.astype(str).where(values.notna())
+
+
+def _percent(share: float) -> str:
+    return f"{share * 100:.1f}%"
 
 
 def _metric_name(name: str) -> str:
