@@ -8,10 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claim_cost import drift
+from claim_cost import drift, score
 from claim_cost.logged_model import log_model
 from claim_cost.model import Model
-from claim_cost.score import DRIFT_EXIT_STATUS, DRIFT_EXPERIMENT, main
 from claim_cost.train import model_signature
 
 
@@ -157,7 +156,7 @@ def test_score_drift_writes_a_report_beside_the_output_and_logs_a_run(
 ) -> None:
     output = tmp_path / "scored.parquet"
     arguments = ["--input", str(training_like), "--output", str(output)]
-    main(["--model-uri", cli_model_uri, *arguments, "--drift"])
+    score.main(["--model-uri", cli_model_uri, *arguments, "--drift"])
     captured = capsys.readouterr()
     assert captured.err.splitlines()[0].startswith("column ")
     report = json.loads((tmp_path / "scored.drift.json").read_text())
@@ -169,7 +168,7 @@ def test_score_drift_writes_a_report_beside_the_output_and_logs_a_run(
     assert (tmp_path / "scored.drift.png").is_file()
     assert captured.out.splitlines()[-1] == str(tmp_path / "scored.drift.png")
     (run,) = mlflow.search_runs(
-        experiment_names=[DRIFT_EXPERIMENT], output_format="list"
+        experiment_names=[score.DRIFT_EXPERIMENT], output_format="list"
     )[-1:]
     assert run.data.metrics["drifted_columns"] == len(report["drifted"])
     first = report["features"][0]["name"]
@@ -197,8 +196,8 @@ def test_fail_on_drift_exits_3_after_writing_everything(
     output = tmp_path / "scored.csv"
     arguments = ["--input", str(source), "--output", str(output), "--fail-on-drift"]
     with pytest.raises(SystemExit) as exit_:
-        main(["--model-uri", cli_model_uri, *arguments])
-    assert exit_.value.code == DRIFT_EXIT_STATUS
+        score.main(["--model-uri", cli_model_uri, *arguments])
+    assert exit_.value.code == score.DRIFT_EXIT_STATUS
     assert len(pd.read_csv(output)) == len(batch)
     report = json.loads((tmp_path / "scored.drift.json").read_text())
     assert shifted in report["drifted"]
@@ -215,8 +214,9 @@ def test_drift_needs_the_local_engine_and_a_profile(
     features = mixed_frame.drop(columns="target")
     features.to_parquet(source, index=False)
     arguments = ["--input", str(source), "--output", str(tmp_path / "o.parquet")]
+    on_spark = ["--drift", "--engine", "spark"]
     with pytest.raises(SystemExit) as exit_:
-        main(["--model-uri", "models:/m-1", *arguments, "--drift", "--engine", "spark"])
+        score.main(["--model-uri", "models:/m-1", *arguments, *on_spark])
     assert exit_.value.code == 2
     assert "--drift needs --engine local" in capsys.readouterr().err
     with mlflow.start_run():
@@ -227,7 +227,7 @@ def test_drift_needs_the_local_engine_and_a_profile(
             registered_model_name=None,
         )
     with pytest.raises(SystemExit) as exit_:
-        main(["--model-uri", info.model_uri, *arguments, "--drift"])
+        score.main(["--model-uri", info.model_uri, *arguments, "--drift"])
     assert exit_.value.code == 2
     error = capsys.readouterr().err.splitlines()[-1]
     assert error.startswith("error: the model has no drift profile")

@@ -16,7 +16,7 @@ line on stderr and exit status 2.
 `--drift` (local engine) compares the scored input and its predictions with
 the training profile the model carries (`drift.py`): a table on stderr, and
 `<output>.drift.json` and `.drift.png` beside the output, logged to a run of
-the `churn_risk-drift` experiment when `MLFLOW_TRACKING_URI` is set.
+the `DRIFT_EXPERIMENT` experiment when `MLFLOW_TRACKING_URI` is set.
 `--fail-on-drift` also exits with status 3 when a column drifted, after
 writing everything, so a scheduled job stops there.
 """
