@@ -114,11 +114,12 @@ def test_a_million_rows_score_in_bounded_memory(
 def test_spark_engine_matches_local(
     scoring_project: tuple[Path, dict[str, str], str], tmp_path: Path
 ) -> None:
-    """Needs pyspark (this repository's test extra) and a Java runtime."""
+    """Needs pyspark (this repository's test extra) and a Java runtime. Both
+    engines check drift too, and count the same rows into the same buckets."""
     project, env, uri = scoring_project
     source = tmp_path / "rows.parquet"
     write_rows(source, 100_000)
-    common = ["--model-uri", uri, "--input", str(source), "--keep", "row_id"]
+    common = ["--model-uri", uri, "--input", str(source), "--keep", "row_id", "--drift"]
     score(project, env, tmp_path, *common, "--output", str(tmp_path / "local.parquet"))
     score(
         project,
@@ -138,6 +139,9 @@ def test_spark_engine_matches_local(
     pd.testing.assert_frame_equal(
         spark.reset_index(drop=True), local, check_dtype=False
     )
+    local_drift = json.loads((tmp_path / "local.drift.json").read_text())
+    assert local_drift["rows"] == 100_000
+    assert json.loads((tmp_path / "spark.drift.json").read_text()) == local_drift
 
 
 @pytest.mark.spark
