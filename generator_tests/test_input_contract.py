@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from answer_sets import answer_id, covering_answer_sets
+from answer_sets import TEMPLATE, answer_id, covering_answer_sets
 from helpers import last_line, package_name, project_env, run_script
 
 pytestmark = pytest.mark.end_to_end
@@ -27,7 +27,7 @@ def test_input_contract_holds_for_drawn_training_schemas(
     result = run_script(
         "contract_properties",
         package_name(project),
-        answers["task"],
+        TEMPLATE.context(answers)["task"],
         cwd=tmp_path,
         env=env,
         timeout=900,

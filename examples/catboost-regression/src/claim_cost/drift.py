@@ -1,13 +1,13 @@
 """Data drift: how far scored data is from the data the model was trained on.
 
 At training, `profile` summarises the training features in buckets: per
-numeric column, up to ten quantile bins and missing values; per string column, its
-most common categories, the other categories seen in training, unseen ones
-and missing values. It also keeps the target's distribution and the
-predictions' on held-out data: new data should look like that, so the rows
-the model was trained on may well show prediction drift (a model is surer of
-them). The profile is plain JSON in the logged model's
-`MLmodel` metadata (`drift_profile`): a few kilobytes, however many rows.
+numeric column, up to ten quantile bins and missing values; per string
+column, its most common categories, the other categories seen in training,
+unseen ones and missing values. It also keeps the target's distribution and
+the predictions' on held-out data: new data should look like that, so the
+rows the model was trained on may well show prediction drift (a model is
+surer of them). The profile is plain JSON in the logged model's `MLmodel`
+metadata (`drift_profile`): a few kilobytes, however many rows.
 
 `DriftMonitor` counts scored batches into the same buckets, in memory bounded
 by the number of buckets, and `report` compares each column with training by
@@ -30,9 +30,10 @@ import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from pandas.api.types import is_float_dtype, is_string_dtype
 
-from .logged_model import unwrap
+from .errors import first_line
 from .model import Model
 
 #: Key of the profile in the logged model's `MLmodel` metadata.
@@ -107,8 +108,12 @@ def string_summary(values: pd.Series, known: list[str]) -> dict[str, Any]:
     The buckets are the `TOP_CATEGORIES` first of `known` (the categories in
     descending frequency), the rest of `known`, unseen values, missing ones.
     """
-    summary = {"kind": "string", "categories": known[:TOP_CATEGORIES]}
-    summary["shares"] = _shares(string_counts(summary, values, known))
+    summary = {
+        "kind": "string",
+        "categories": known[:TOP_CATEGORIES],
+        "others": known[TOP_CATEGORIES:],
+    }
+    summary["shares"] = _shares(string_counts(summary, values))
     return summary
 
 
@@ -128,12 +133,10 @@ def number_counts(summary: dict[str, Any], values: np.ndarray) -> np.ndarray:
     return np.append(np.bincount(bins, minlength=len(edges) + 1), missing.sum())
 
 
-def string_counts(
-    summary: dict[str, Any], values: pd.Series, known: list[str]
-) -> np.ndarray:
+def string_counts(summary: dict[str, Any], values: pd.Series) -> np.ndarray:
     """Rows per profiled category, then other known ones, unseen, missing."""
     top = len(summary["categories"])
-    codes = pd.Index(known).get_indexer(values)
+    codes = pd.Index([*summary["categories"], *summary["others"]]).get_indexer(values)
     counted = np.bincount(np.minimum(codes[codes >= 0], top), minlength=top + 1)
     missing = int(values.isna().sum())
     unseen = int((codes < 0).sum()) - missing
@@ -320,13 +323,19 @@ class DriftReport:
 class DriftMonitor:
     """Counts scored batches into a profile's buckets; `report` compares."""
 
-    def __init__(self, profile: dict[str, Any], categories: dict[str, list[str]]):
+    def __init__(self, profile: dict[str, Any], model_uuid: str | None = None):
         self.profile = profile
-        self.categories = categories
+        #: The logged model the profile is from.
+        self.model_uuid = model_uuid
         self.numbers = [
             name
             for name, summary in profile["features"].items()
             if summary["kind"] == "number"
+        ]
+        self.strings = [
+            name
+            for name, summary in profile["features"].items()
+            if summary["kind"] == "string"
         ]
         self.rows = 0
         self.feature_counts = {
@@ -340,17 +349,32 @@ class DriftMonitor:
         self.predictions_match = True
 
     @classmethod
-    def for_model(
-        cls, loaded: mlflow.pyfunc.PyFuncModel, model: Model
-    ) -> "DriftMonitor":
-        """Return the monitor of a loaded model (`model`: the project's, inside)."""
-        profile = (loaded.metadata.metadata or {}).get(PROFILE_KEY)
+    def for_model(cls, loaded: mlflow.pyfunc.PyFuncModel) -> "DriftMonitor":
+        """Return the monitor of a loaded model, from its `MLmodel` metadata."""
+        return cls._from(loaded.metadata)
+
+    @classmethod
+    def for_model_uri(cls, model_uri: str) -> "DriftMonitor":
+        """Return the monitor of the model at `model_uri` from its `MLmodel` alone.
+
+        The Spark engine loads the model itself, once.
+        """
+        try:
+            return cls._from(mlflow.models.get_model_info(model_uri))
+        except (MlflowException, OSError) as error:
+            raise DriftError(
+                f"cannot load model {model_uri}: {first_line(error)}"
+            ) from error
+
+    @classmethod
+    def _from(cls, metadata: Any) -> "DriftMonitor":
+        profile = (metadata.metadata or {}).get(PROFILE_KEY)
         if profile is None:
             raise DriftError(
                 "the model has no drift profile: it was logged before drift "
                 "checks; train it again to add one"
             )
-        return cls(profile, model.preprocessor.categories)
+        return cls(profile, metadata.model_uuid)
 
     def update(self, features: pd.DataFrame, predictions: pd.DataFrame) -> None:
         """Count a batch of features and the predictions made for it."""
@@ -361,10 +385,9 @@ class DriftMonitor:
             self.feature_counts[name] += number_counts(
                 summaries[name], matrix[:, position]
             )
-        for name, known in self.categories.items():
-            self.feature_counts[name] += string_counts(
-                summaries[name], _strings(_column(features, name)), known
-            )
+        for name in self.strings:
+            values = _strings(_column(features, name))
+            self.feature_counts[name] += string_counts(summaries[name], values)
         outputs = {str(name): values for name, values in predictions.items()}
         if outputs.keys() != self.prediction_counts.keys():
             self.predictions_match = False
@@ -375,8 +398,26 @@ class DriftMonitor:
                 values = values.to_numpy(dtype=np.float64, na_value=np.nan)
                 counts = number_counts(summary, values)
             else:
-                counts = string_counts(summary, _strings(values), summary["categories"])
+                counts = string_counts(summary, _strings(values))
             self.prediction_counts[name] += counts
+
+    def counts(self) -> dict[str, Any]:
+        """Return what was counted, for `add` on another monitor of the profile."""
+        return {
+            "rows": self.rows,
+            "features": self.feature_counts,
+            "prediction": self.prediction_counts,
+            "predictions_match": self.predictions_match,
+        }
+
+    def add(self, counts: dict[str, Any]) -> None:
+        """Add what another monitor of the same profile counted (a Spark task)."""
+        self.rows += counts["rows"]
+        for name, values in counts["features"].items():
+            self.feature_counts[name] += values
+        for name, values in counts["prediction"].items():
+            self.prediction_counts[name] += values
+        self.predictions_match = self.predictions_match and counts["predictions_match"]
 
     def report(self) -> DriftReport:
         """Compare everything counted so far with the profile."""
@@ -399,7 +440,7 @@ def check(model_uri: str, batches: Iterable[pd.DataFrame]) -> DriftReport:
     For batch code of your own; the score CLI's `--drift` does the same.
     """
     loaded = mlflow.pyfunc.load_model(model_uri)
-    monitor = DriftMonitor.for_model(loaded, unwrap(loaded))
+    monitor = DriftMonitor.for_model(loaded)
     for batch in batches:
         monitor.update(batch, loaded.predict(batch))
     return monitor.report()

@@ -13,7 +13,7 @@ engine (`spark_scoring.py`) runs the same model through
 A problem (unknown model, unreadable input, a batch the model refuses) is one
 line on stderr and exit status 2.
 
-`--drift` (local engine) compares the scored input and its predictions with
+`--drift` compares the scored input and its predictions with
 the training profile the model carries (`drift.py`): a table on stderr, and
 `<output>.drift.json` and `.drift.png` beside the output, logged to a run of
 the `DRIFT_EXPERIMENT` experiment when `MLFLOW_TRACKING_URI` is set.
@@ -31,7 +31,6 @@ import mlflow
 
 from .drift import DriftError, DriftMonitor, DriftReport
 from .local_scoring import DEFAULT_BATCH_SIZE, score_batches
-from .logged_model import unwrap
 from .model import METHODS
 from .scoring import CSV_SUFFIXES, PARQUET_SUFFIXES, ScoringError, load_model
 from .spark_scoring import score_spark
@@ -92,8 +91,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.drift = args.drift or args.fail_on_drift
-    if args.drift and args.engine == "spark":
-        parser.error("--drift needs --engine local")
     for name in ("input", "output"):
         path = getattr(args, name)
         if Path(path).suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
@@ -113,6 +110,8 @@ def main(argv: list[str] | None = None) -> None:
     monitor = None
     try:
         if args.engine == "spark":
+            if args.drift:
+                monitor = DriftMonitor.for_model_uri(args.model_uri)
             rows = score_spark(
                 args.model_uri,
                 args.input,
@@ -120,11 +119,12 @@ def main(argv: list[str] | None = None) -> None:
                 params,
                 args.keep,
                 args.spark_master,
+                monitor,
             )
         else:
             model = load_model(args.model_uri)
             if args.drift:
-                monitor = DriftMonitor.for_model(model, unwrap(model))
+                monitor = DriftMonitor.for_model(model)
             rows = score_batches(
                 model,
                 Path(args.input),

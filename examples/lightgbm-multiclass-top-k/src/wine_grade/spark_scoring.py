@@ -12,6 +12,7 @@ import shutil
 import sys
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,10 +22,25 @@ import mlflow
 import pandas as pd
 from mlflow.exceptions import MlflowException
 
+from .drift import DriftMonitor
 from .errors import first_line
 from .scoring import CSV_SUFFIXES, ScoringError, load_model, typed_params
 
 SPARK_APP_NAME = "wine_grade-score"
+#: Prefix of the feature columns carried next to the predictions for `--drift`.
+DRIFT_PREFIX = "__drift__"
+
+
+class PartitionCounts:
+    """Accumulator parameter: the drift counts of each partition, in a list."""
+
+    def zero(self, value: list) -> list:  # noqa: ARG002 (Spark's signature)
+        """Return the counts before any partition: none."""
+        return []
+
+    def addInPlace(self, first: list, second: list) -> list:  # noqa: N802 (Spark's)
+        """Return both lists of counts as one."""
+        return first + second
 
 
 def spark_type(dtype: Any) -> Any:
@@ -50,7 +66,7 @@ def feature_columns(model: mlflow.pyfunc.PyFuncModel, frame: Any) -> list[Any]:
 
     kinds = model.metadata.metadata["input_types"]
     columns = []
-    for name in (name for name in kinds if name in frame.columns):
+    for name in feature_names(model, frame):
         column = functions.col(f"`{name}`")
         if kinds[name] == "number" and isinstance(
             frame.schema[name].dataType, types.IntegralType
@@ -58,6 +74,12 @@ def feature_columns(model: mlflow.pyfunc.PyFuncModel, frame: Any) -> list[Any]:
             column = column.cast("double").alias(name)
         columns.append(column)
     return columns
+
+
+def feature_names(model: mlflow.pyfunc.PyFuncModel, frame: Any) -> list[str]:
+    """Return the features of the model that `frame` has, in the model's order."""
+    kinds = model.metadata.metadata["input_types"]
+    return [name for name in kinds if name in frame.columns]
 
 
 def local_path(output_path: str) -> Path | None:
@@ -127,20 +149,24 @@ def score_spark(
     params: dict[str, Any] | None = None,
     keep: list[str] | None = None,
     master: str = "local[*]",
+    drift: DriftMonitor | None = None,
 ) -> int:
     """Score with `mlflow.pyfunc.spark_udf`; `output_path` becomes a Spark dataset.
 
     Paths may be local or any URI Spark reads (hdfs://, s3://, dbfs:/). The
     result columns and their types come from predicting the first rows on the
     driver, so every method (whatever columns it returns) works. Returns the
-    number of rows scored.
+    number of rows scored. Each partition's rows and predictions are also
+    counted into `drift` when given, in the same pass.
     """
-    from pyspark.sql import Observation, SparkSession, functions, types
+    from pyspark.sql import Column, Observation, SparkSession, functions, types
 
     keep = keep or []
     with tempfile.TemporaryDirectory() as directory:
         fetched = fetch_model(model_uri, directory)
         model = load_model(fetched)
+        if drift is not None and drift.model_uuid != model.metadata.model_uuid:
+            raise ScoringError(f"{model_uri} changed as scoring started; run again")
         params = typed_params(model.metadata.get_params_schema(), params or {})
         # Local workers run this interpreter (its packages); clusters set their own.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
@@ -172,11 +198,62 @@ def score_spark(
         )
         kept = [functions.col(f"`{name}`") for name in keep]
         prediction = udf(functions.struct(*features))
+        if drift is None:
+            result = frame.select(*kept, prediction.alias("prediction")).select(
+                *kept, "prediction.*"
+            )
+        else:
+            names = feature_names(model, frame)
+            carried = [f"{DRIFT_PREFIX}{name}" for name in names]
+            schema = types.StructType(
+                [frame.schema[name] for name in keep] + result_type.fields
+            )
+            counted = spark.sparkContext.accumulator([], PartitionCounts())
+            count = count_drift(
+                drift.profile, names, result_type.fieldNames(), schema, counted
+            )
+            result = (
+                frame.select(
+                    *kept,
+                    *map(Column.alias, features, carried),
+                    prediction.alias("prediction"),
+                )
+                .select(*kept, *(f"`{name}`" for name in carried), "prediction.*")
+                .mapInPandas(count, schema)
+            )
         scored = Observation("scored")
-        result = (
-            frame.select(*kept, prediction.alias("prediction"))
-            .select(*kept, "prediction.*")
-            .observe(scored, functions.count(functions.lit(1)).alias("rows"))
-        )
+        result = result.observe(scored, functions.count(functions.lit(1)).alias("rows"))
         write(result, output_path)
+        if drift is not None:
+            for counts in counted.value:
+                drift.add(counts)
     return scored.get["rows"]
+
+
+def count_drift(
+    profile: dict[str, Any],
+    names: list[str],
+    predicted: list[str],
+    schema: Any,
+    counted: Any,
+) -> Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]:
+    """Return the `mapInPandas` function that counts partitions for drift.
+
+    It counts each partition's features (`names`, carried with DRIFT_PREFIX)
+    and `predicted` columns into a `DriftMonitor`, and passes the output
+    columns (`schema`) on.
+
+    Spark adds an accumulator's updates from a transformation again when it
+    reruns a failed task: a retried partition is counted twice.
+    """
+    carried = [f"{DRIFT_PREFIX}{name}" for name in names]
+    outputs = schema.fieldNames()
+
+    def count(batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        monitor = DriftMonitor(profile)
+        for batch in batches:
+            monitor.update(batch[carried].set_axis(names, axis=1), batch[predicted])
+            yield batch[outputs]
+        counted.add([monitor.counts()])
+
+    return count
