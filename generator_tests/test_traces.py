@@ -439,7 +439,7 @@ def test_every_parameter_is_used(project: Project) -> None:
 
 # --- d. Functions and classes no answer needed ---------------------------------
 
-#: What MLflow, MLServer or Python calls by name: entry points, PythonModel hooks,
+#: What MLflow, MLServer, Spark or Python calls by name: entry points, PythonModel hooks,
 #: the MLServer runtime class model-settings.json names and the hook of
 #: MLServer's MLflow runtime it overrides.
 CALLED_BY_NAME = {
@@ -450,6 +450,9 @@ CALLED_BY_NAME = {
     "predict_stream",
     "Runtime",
     "_sync_metadata",
+    # Spark's accumulator protocol (spark_scoring.PartitionCounts).
+    "zero",
+    "addInPlace",
 }
 #: Definitions nothing in the project references, name -> why it is kept anyway
 #: (e.g. public API the README documents only in prose). Empty: every rendered
