@@ -40,23 +40,28 @@ def train(project: Path, root: Path, env: dict[str, str], *args: str) -> str:
     return last_line(run([*command, "--registered-model-name", "", *args], root, env))
 
 
+def score_command(project: Path, uri: str, source: Path, *args: str) -> list[str]:
+    """The score CLI on `source`, writing `<source stem>-out.parquet` beside it."""
+    command = [sys.executable, "-m", f"{package_name(project)}.score"]
+    command += ["--model-uri", uri, "--input", str(source)]
+    command += ["--output", str(source.with_name(f"{source.stem}-out.parquet"))]
+    return [*command, *args]
+
+
 def score(
     project: Path, root: Path, env: dict[str, str], uri: str, source: Path, *args: str
 ) -> str:
     """Run the score CLI on `source`; what it printed."""
-    command = [sys.executable, "-m", f"{package_name(project)}.score"]
-    command += ["--model-uri", uri, "--input", str(source)]
-    command += ["--output", str(source.with_name(f"{source.stem}-out.parquet"))]
-    return run([*command, "--keep", "row_id", *args], root, env)
+    return run(
+        score_command(project, uri, source, "--keep", "row_id", *args), root, env
+    )
 
 
 def drift_table(
     project: Path, root: Path, env: dict[str, str], uri: str, source: Path
 ) -> str:
     """The drift table `score --drift` prints for `source`."""
-    command = [sys.executable, "-m", f"{package_name(project)}.score"]
-    command += ["--model-uri", uri, "--input", str(source), "--drift"]
-    command += ["--output", str(source.with_name(f"{source.stem}-out.parquet"))]
+    command = score_command(project, uri, source, "--drift")
     result = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True)
     if result.returncode != 0:
         raise SystemExit(result.stderr[-3000:])
