@@ -130,7 +130,7 @@ def test_the_logged_model_carries_its_profile(
     mixed_logged_uri: str, mixed_frame: pd.DataFrame
 ) -> None:
     loaded = mlflow.pyfunc.load_model(mixed_logged_uri)
-    stored = loaded.metadata.metadata[drift.PROFILE_KEY]
+    stored = json.loads(loaded.metadata.metadata[drift.PROFILE_KEY])
     assert sorted(stored["features"]) == ["colour name", "item count", "size cm"]
     features = mixed_frame.drop(columns="target")
     report = drift.check(mixed_logged_uri, [drawn_from(features)])

@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from mlflow import MlflowClient
+from mlflow.models.model import ModelInfo
 
 from my_model import promotion
 from my_model.model import Model
@@ -17,6 +18,9 @@ from my_model.promotion import (
     improvement,
 )
 from my_model.train import load_data, split, train
+
+#: The registered model the tests promote versions of.
+CHAMPION_MODEL = "promotion-check"
 
 
 @pytest.fixture(scope="module")
@@ -37,24 +41,38 @@ def data_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: directory / f"{name}.csv" for name in frames}
 
 
+@pytest.fixture(scope="module")
+def champion(data_files: dict[str, Path]) -> ModelInfo:
+    """The first version of model `promotion-check`, trained on the clean rows:
+    @champion, which the tests' later versions challenge."""
+    return train(
+        data_files["clean"],
+        registered_model_name=CHAMPION_MODEL,
+        eval_data=data_files["eval"],
+    )
+
+
 def test_a_worse_version_stays_challenger(
-    data_files: dict[str, Path], capsys: pytest.CaptureFixture[str]
+    champion: ModelInfo,
+    data_files: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
-    name = "promotion-check"
-    common = {"registered_model_name": name, "eval_data": data_files["eval"]}
-    first = train(data_files["clean"], **common)
-    second = train(data_files["noisy"], **common)
+    second = train(
+        data_files["noisy"],
+        registered_model_name=CHAMPION_MODEL,
+        eval_data=data_files["eval"],
+    )
     assert "stays @challenger" in capsys.readouterr().out
     client = MlflowClient()
-    champion = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
-    challenger = client.get_model_version_by_alias(name, CHALLENGER_ALIAS)
-    assert champion.version == first.registered_model_version
+    current = client.get_model_version_by_alias(CHAMPION_MODEL, CHAMPION_ALIAS)
+    challenger = client.get_model_version_by_alias(CHAMPION_MODEL, CHALLENGER_ALIAS)
+    assert current.version == champion.registered_model_version
     assert challenger.version == second.registered_model_version
-    first_tags = client.get_model_version(name, champion.version).tags
+    first_tags = client.get_model_version(CHAMPION_MODEL, current.version).tags
     tags = challenger.tags
     assert first_tags["promotion.decision"] == "promoted"
     assert tags["promotion.decision"] == "not promoted"
-    assert tags["promotion.champion_version"] == str(champion.version)
+    assert tags["promotion.champion_version"] == str(current.version)
     # The champion, scored again by its own code on the same data, says the
     # same as when it was new, and the shuffled labels made a worse model.
     champion_value = float(tags["promotion.champion_value"])
@@ -65,24 +83,26 @@ def test_a_worse_version_stays_challenger(
 
 
 def test_a_champion_too_slow_to_score_keeps_its_alias(
+    champion: ModelInfo,
     data_files: dict[str, Path],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    name = "promotion-timeout"
-    common = {"registered_model_name": name, "eval_data": data_files["eval"]}
-    first = train(data_files["clean"], **common)
     monkeypatch.setattr(promotion, "CHAMPION_TIMEOUT_SECONDS", 0.01)
-    second = train(data_files["clean"], **common)
+    second = train(
+        data_files["clean"],
+        registered_model_name=CHAMPION_MODEL,
+        eval_data=data_files["eval"],
+    )
     assert "did not finish within 0.01 s" in capsys.readouterr().out
     client = MlflowClient()
-    champion = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
-    challenger = client.get_model_version_by_alias(name, CHALLENGER_ALIAS)
-    assert champion.version == first.registered_model_version
+    current = client.get_model_version_by_alias(CHAMPION_MODEL, CHAMPION_ALIAS)
+    challenger = client.get_model_version_by_alias(CHAMPION_MODEL, CHALLENGER_ALIAS)
+    assert current.version == champion.registered_model_version
     assert challenger.version == second.registered_model_version
     tags = challenger.tags
     assert tags["promotion.decision"] == "not promoted"
-    assert tags["promotion.champion_version"] == str(champion.version)
+    assert tags["promotion.champion_version"] == str(current.version)
     assert "did not finish within 0.01 s" in tags["promotion.reason"]
 
 

@@ -205,7 +205,7 @@ def train(
             signature=model_signature(model, sample, typed_signature),
             input_example=sample.head(INPUT_EXAMPLE_ROWS),
             registered_model_name=registered_model_name or None,
-            metadata={drift.PROFILE_KEY: profile},
+            metadata=drift.as_metadata(profile),
         )
     for name, value in metrics.items():
         print(f"{name}: {value:.4f}")
