@@ -84,7 +84,7 @@ def _with_one_thread_copy(booster: xgb.Booster) -> xgb.Booster:
 
 
 def _for_rows(booster: xgb.Booster, features: np.ndarray) -> xgb.Booster:
-    """The booster to predict `features` with: one thread for small requests."""
+    """Return the booster for `features`: its one-thread copy for small requests."""
     if len(features) < SINGLE_THREAD_ROWS:
         return _ONE_THREAD.get(booster, booster)
     return booster
