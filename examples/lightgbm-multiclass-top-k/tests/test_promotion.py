@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import mlflow
 import numpy as np
 import pandas as pd
 import pytest
@@ -84,22 +85,26 @@ def test_a_worse_version_stays_challenger(
 
 def test_a_champion_too_slow_to_score_keeps_its_alias(
     champion: ModelInfo,
-    data_files: dict[str, Path],
+    model: Model,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
+    # A second version of the champion's own model challenges it, and the
+    # champion cannot be scored in time.
+    version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
     monkeypatch.setattr(promotion, "CHAMPION_TIMEOUT_SECONDS", 0.01)
-    second = train(
-        data_files["clean"],
-        registered_model_name=CHAMPION_MODEL,
-        eval_data=data_files["eval"],
+    _, eval_features, _, eval_target = splits
+    decision = promotion.promote(
+        CHAMPION_MODEL, str(version), model, eval_features, eval_target, 1.0
     )
+    assert not decision.promoted
     assert "did not finish within 0.01 s" in capsys.readouterr().out
     client = MlflowClient()
     current = client.get_model_version_by_alias(CHAMPION_MODEL, CHAMPION_ALIAS)
     challenger = client.get_model_version_by_alias(CHAMPION_MODEL, CHALLENGER_ALIAS)
     assert current.version == champion.registered_model_version
-    assert challenger.version == second.registered_model_version
+    assert challenger.version == version
     tags = challenger.tags
     assert tags["promotion.decision"] == "not promoted"
     assert tags["promotion.champion_version"] == str(current.version)
