@@ -33,7 +33,10 @@ def main(argv: list[str]) -> None:
     mlflow.set_tracking_uri(tracking_uri)
     mlflow.set_registry_uri(registry_uri)
     try:
-        model = raw_model(mlflow.pyfunc.load_model(model_uri))
+        # No dependency check: promotion.py shows only this process's errors,
+        # and the check reads every installed distribution (1.5 s).
+        loaded = mlflow.pyfunc.load_model(model_uri, suppress_warnings=True)
+        model = raw_model(loaded)
         scores = model.scores(pd.read_parquet(features_path))
     except MlflowException as error:  # no such model, or the data refused
         lines = error.message.strip().splitlines()
