@@ -26,14 +26,20 @@ from claim_cost.train import (
 
 @pytest.fixture(scope="session", autouse=True)
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Keep every run of the session in a temporary SQLite tracking store."""
-    uri = f"sqlite:///{tmp_path_factory.mktemp('tracking') / 'mlflow.db'}"
+    """Keep every run of the session in a temporary SQLite tracking store, and
+    the runs' artifacts beside it: the session works in that folder, since
+    MLflow writes artifacts of a SQLite store to `./mlruns`."""
+    folder = tmp_path_factory.mktemp("tracking")
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
+    project = Path.cwd()
+    os.chdir(folder)
     # Create the store here, before a subprocess of the session opens it too.
     mlflow.search_experiments(max_results=1)
     yield uri
+    os.chdir(project)
     if previous is None:
         del os.environ["MLFLOW_TRACKING_URI"]
     else:
