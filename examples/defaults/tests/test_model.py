@@ -30,6 +30,17 @@ def test_predict_keeps_the_input_index(
     assert model.predict(test_features).index.equals(test_features.index)
 
 
+def test_rows_predict_alike_alone_and_in_a_large_batch(
+    model: Model, test_features: pd.DataFrame
+) -> None:
+    # Small requests run on one thread (a copy of the booster for XGBoost),
+    # large ones on all cores: both must say the same.
+    repeats = -(-2_000 // len(test_features))
+    large = pd.concat([test_features] * repeats, ignore_index=True)
+    small = large.head(5)
+    pd.testing.assert_frame_equal(model.predict(small), model.predict(large).head(5))
+
+
 def test_method_param_predict_is_the_default(
     model: Model, test_features: pd.DataFrame
 ) -> None:
