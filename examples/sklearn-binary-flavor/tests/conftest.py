@@ -16,30 +16,33 @@ from servers import Server
 
 from churn_risk import kserve
 from churn_risk.model import Model
+from churn_risk.score import DRIFT_EXPERIMENT
 from churn_risk.train import (
+    DEFAULT_EXPERIMENT,
     fit_model,
     load_data,
     split,
     train,
 )
 
+#: The experiment the tests train the mixed-column models in.
+MIXED_EXPERIMENT = "mixed"
+
 
 @pytest.fixture(scope="session", autouse=True)
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Keep every run of the session in a temporary SQLite tracking store, and
-    the runs' artifacts beside it: the session works in that folder, since
-    MLflow writes artifacts of a SQLite store to `./mlruns`."""
+    the runs' artifacts beside it (MLflow would write them to `./mlruns`)."""
     folder = tmp_path_factory.mktemp("tracking")
     uri = f"sqlite:///{folder / 'mlflow.db'}"
     previous = os.environ.get("MLFLOW_TRACKING_URI")
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
-    project = Path.cwd()
-    os.chdir(folder)
-    # Create the store here, before a subprocess of the session opens it too.
-    mlflow.search_experiments(max_results=1)
+    # Create the store and the session's experiments here, before a subprocess
+    # of the session opens the store too.
+    for name in (DEFAULT_EXPERIMENT, MIXED_EXPERIMENT, DRIFT_EXPERIMENT):
+        mlflow.create_experiment(name, artifact_location=(folder / name).as_uri())
     yield uri
-    os.chdir(project)
     if previous is None:
         del os.environ["MLFLOW_TRACKING_URI"]
     else:
@@ -104,7 +107,7 @@ def train_on_mixed_csv(frame: pd.DataFrame, directory: Path, typed: bool) -> str
     frame.to_csv(data, index=False)
     info = train(
         data=data,
-        experiment="mixed",
+        experiment=MIXED_EXPERIMENT,
         registered_model_name="",
         exclude=["row id"],
         optional=["size cm"],
