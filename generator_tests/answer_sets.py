@@ -262,9 +262,17 @@ END_TO_END_PAIRS = [
     ("registered", "registered"),
 ]
 
+#: Of END_TO_END_PAIRS, those whose code meets only where a model is logged and
+#: loaded: a pair not already in a whole suite runs the generated project's
+#: logged-model and contract tests alone (PARTIAL_SUITE_TESTS).
+LOGGED_MODEL_PAIRS = [("framework", "packaging")]
 
-def _end_to_end_items(answers: dict) -> set[tuple]:
-    """The pairs of END_TO_END_PAIRS one answer set runs (methods: when on)."""
+#: The generated tests that log, load and hold a logged model to the contract.
+PARTIAL_SUITE_TESTS = ("tests/test_logged_model.py", "tests/test_contract.py")
+
+
+def _end_to_end_items(answers: dict, pairs: list[tuple[str, str]]) -> set[tuple]:
+    """The `pairs` of values one answer set runs (methods: when on)."""
     context = TEMPLATE.context(answers)
     values = {
         question: [context[question]]
@@ -275,16 +283,19 @@ def _end_to_end_items(answers: dict) -> set[tuple]:
     values["registered"] = ["registered_model_name" not in answers]
     return {
         ((first, one), (second, other))
-        for first, second in END_TO_END_PAIRS
+        for first, second in pairs
         for one in values[first]
         for other in values[second]
     }
 
 
-def end_to_end_answer_sets() -> list[dict]:
-    """The defaults, then answer sets chosen greedily until every valid pair of
-    END_TO_END_PAIRS runs (on the default Python: the tests' own). Ties go to
-    the set that adds the most new pairs of any two answers, for variety."""
+def end_to_end_answer_sets(
+    pairs: list[tuple[str, str]], chosen: list[dict], covered: list[dict]
+) -> list[dict]:
+    """`chosen`, then answer sets chosen greedily until every valid pair of
+    values of `pairs` runs in one of them or of `covered` (on the default
+    Python: the tests' own). Ties go to the set that adds the most new pairs of
+    any two answers, for variety."""
     default_python = TEMPLATE.context({})["python_version"]
     candidates = []
     for answers in all_valid_answer_sets():
@@ -292,16 +303,19 @@ def end_to_end_answer_sets() -> list[dict]:
             candidates.append(
                 (
                     answers,
-                    _end_to_end_items(answers),
+                    _end_to_end_items(answers, pairs),
                     set(itertools.combinations(_features(answers), 2)),
                 )
             )
-    chosen = [{}]
+    chosen = list(chosen)
     uncovered = set().union(*(items for _, items, _ in candidates))
-    uncovered -= _end_to_end_items({})
-    seen = set(itertools.combinations(_features(TEMPLATE.context({})), 2))
+    seen = set()
+    for answers in [*covered, *chosen]:
+        uncovered -= _end_to_end_items(answers, pairs)
+        full = {**TEMPLATE.context(answers), **answers, "python_version": None}
+        seen |= set(itertools.combinations(_features(full), 2))
     while uncovered:
-        best, items, pairs = max(
+        best, items, features = max(
             candidates,
             key=lambda candidate: (
                 len(uncovered & candidate[1]),
@@ -309,7 +323,7 @@ def end_to_end_answer_sets() -> list[dict]:
             ),
         )
         uncovered -= items
-        seen |= pairs
+        seen |= features
         chosen.append(best)
     return chosen
 
@@ -331,5 +345,15 @@ def covering_answer_sets(questions: tuple[str, ...]) -> list[dict]:
     return chosen
 
 
-#: Run end to end (see END_TO_END_PAIRS).
-END_TO_END = end_to_end_answer_sets()
+#: Run end to end, the generated project's whole suite: the defaults, then what
+#: covers END_TO_END_PAIRS but LOGGED_MODEL_PAIRS.
+END_TO_END = end_to_end_answer_sets(
+    [pair for pair in END_TO_END_PAIRS if pair not in LOGGED_MODEL_PAIRS],
+    chosen=[{}],
+    covered=[],
+)
+#: Run end to end, PARTIAL_SUITE_TESTS only: the pairs of LOGGED_MODEL_PAIRS
+#: that END_TO_END leaves out.
+LOGGED_MODEL_ONLY = end_to_end_answer_sets(
+    LOGGED_MODEL_PAIRS, chosen=[], covered=END_TO_END
+)

@@ -1,5 +1,6 @@
 """A covering subset of answer sets, run for real: the generated project's own test
-suite, and its train CLI on default data and on a messy CSV."""
+suite (or, where only logging meets the answers, its logged-model tests), and
+its train CLI on default data and on a messy CSV."""
 
 import json
 import os
@@ -9,7 +10,14 @@ from pathlib import Path
 
 import pytest
 import yaml
-from answer_sets import END_TO_END, TEMPLATE, answer_id, declared
+from answer_sets import (
+    END_TO_END,
+    LOGGED_MODEL_ONLY,
+    PARTIAL_SUITE_TESTS,
+    TEMPLATE,
+    answer_id,
+    declared,
+)
 from frames import TARGET, messy_frame
 from helpers import (
     PYTHON,
@@ -60,6 +68,17 @@ def project(request: pytest.FixtureRequest, rendered: Callable[[dict], Path]) ->
 
 def test_generated_project_tests_pass(project: Path) -> None:
     run_project_tests(project)
+
+
+@pytest.mark.parametrize(
+    "answers", LOGGED_MODEL_ONLY, ids=[answer_id(a) for a in LOGGED_MODEL_ONLY]
+)
+def test_generated_logged_model_tests_pass(
+    rendered: Callable[[dict], Path], answers: dict
+) -> None:
+    """The framework and packaging pairs no whole suite runs: the generated
+    tests that log the model, load it back and hold it to the contract."""
+    run_project_tests(rendered(answers), *PARTIAL_SUITE_TESTS)
 
 
 def first_per_framework_and_task(answer_sets: list[dict]) -> list[dict]:
