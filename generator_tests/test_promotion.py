@@ -1,8 +1,8 @@
 """The promotion gate against a real `mlflow server`.
 
 For every framework, versions of one registered model trained by the project's
-CLI: a worse version stays challenger, and a version whose prediction code was
-changed is judged by that code while the champion is judged by its own. For the
+CLI: a version whose prediction code was changed to score worse is judged by
+that code and stays challenger, while the champion is judged by its own. For the
 default project (the alias logic does not depend on the framework):
 `--promote always` and `never` do what they say, two trainings racing leave
 `champion` on a version that won its comparison, and a champion that cannot
@@ -105,17 +105,11 @@ def test_each_version_is_judged_by_its_own_code(
     assert "is now @champion (no champion yet)" in registry.train("clean.csv")
     assert registry.alias("champion") == "1"
 
-    # Shuffled labels make a worse model: it stays challenger. The champion,
-    # judged again by its own code on the same data, scores what it scored new.
-    assert "stays @challenger" in registry.train("noisy.csv")
-    assert (registry.alias("champion"), registry.alias("challenger")) == ("1", "2")
     first_value = float(registry.tags("1")["promotion.challenger_value"])
-    tags = registry.tags("2")
-    assert tags["promotion.decision"] == "not promoted"
-    assert float(tags["promotion.champion_value"]) == pytest.approx(first_value)
 
-    # Version 3 reverses its scores in its own code; the champion is still
-    # judged by version 1's code, not by the code now in the project.
+    # Version 2 reverses its scores in its own code, a worse model: it stays
+    # challenger. The champion is judged again by version 1's code, not by the
+    # code now in the project, and scores what it scored new.
     model_py = registry.project / "src" / registry.package / "model.py"
     original = model_py.read_text()
     assert SCORES_LINE in original
@@ -124,10 +118,11 @@ def test_each_version_is_judged_by_its_own_code(
         assert "stays @challenger" in registry.train("clean.csv")
     finally:
         model_py.write_text(original)
-    tags = registry.tags("3")
+    assert (registry.alias("champion"), registry.alias("challenger")) == ("1", "2")
+    tags = registry.tags("2")
+    assert tags["promotion.decision"] == "not promoted"
     assert float(tags["promotion.champion_value"]) == pytest.approx(first_value)
     assert float(tags["promotion.challenger_value"]) != pytest.approx(first_value)
-    assert registry.alias("champion") == "1"
 
 
 def test_modes_races_and_a_champion_that_cannot_score(
