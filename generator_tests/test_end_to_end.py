@@ -12,6 +12,7 @@ import pytest
 import yaml
 from answer_sets import (
     END_TO_END,
+    EXAMPLES_RUN,
     LOGGED_MODEL_ONLY,
     PARTIAL_SUITE_TESTS,
     TEMPLATE,
@@ -93,7 +94,7 @@ def first_per_framework_and_task(answer_sets: list[dict]) -> list[dict]:
 
 #: Every END_TO_END project's own suite already trains on a messy CSV in-process;
 #: the CLI subprocess on a CSV runs once per framework and task.
-CSV_CLI = first_per_framework_and_task(END_TO_END)
+CSV_CLI = first_per_framework_and_task([*END_TO_END, *EXAMPLES_RUN])
 
 
 @pytest.mark.parametrize("answers", CSV_CLI, ids=[answer_id(a) for a in CSV_CLI])

@@ -6,11 +6,7 @@ from pathlib import Path
 
 import pytest
 from helpers import run_project_tests
-from living_examples import EXAMPLES, EXAMPLES_DIR, render_example
-
-#: Examples whose own suite runs here; the others' answers run end to end in
-#: test_end_to_end.py's sets.
-RUN_OWN_TESTS = ["lightgbm-multiclass-top-k", "sklearn-binary-flavor"]
+from living_examples import EXAMPLES, EXAMPLES_DIR, RUN_OWN_TESTS, render_example
 
 
 def files(root: Path) -> list[str]:
