@@ -133,6 +133,36 @@ def mixed_logged_model(mixed_logged_uri: str) -> mlflow.pyfunc.PyFuncModel:
 
 
 @pytest.fixture(scope="session")
+def store_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A CSV whose string feature `store` is mostly digits ("101"), with gaps.
+
+    A CSV has no types: a reader that guesses them batch by batch reads
+    "101" as the number 101.0 in a batch that also has a gap.
+    """
+    rng = np.random.default_rng(1)
+    rows = 1_000
+    frame = pd.DataFrame(
+        {
+            "store": rng.choice(["101", "102", "205", "A7"], rows).astype(object),
+            "x": rng.normal(0.0, 1.0, rows),
+        }
+    )
+    signal = frame["x"] + 4.0 * frame["store"].isin(["101", "A7"])
+    frame.loc[::7, "store"] = None
+    frame["target"] = 2.0 * signal + rng.normal(0.0, 0.1, rows)
+    path = tmp_path_factory.mktemp("stores") / "stores.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def store_logged_uri(store_data: Path, tracking_uri: str) -> str:
+    """A model trained by `train` on `store_data`, not registered."""
+    info = train(data=store_data, experiment=MIXED_EXPERIMENT, registered_model_name="")
+    return info.model_uri
+
+
+@pytest.fixture(scope="session")
 def typed_logged_uri(
     mixed_frame: pd.DataFrame,
     tmp_path_factory: pytest.TempPathFactory,

@@ -1,6 +1,7 @@
 """The train CLI's model, loaded back through MLflow."""
 
 import json
+import logging
 import os
 import subprocess
 from importlib.metadata import version
@@ -223,13 +224,22 @@ def test_typed_signature_scores_json_integers_and_nulls_over_rest(
     typed_logged_uri: str,
     typed_logged_model: mlflow.pyfunc.PyFuncModel,
     mixed_frame: pd.DataFrame,
+    tmp_path: Path,
 ) -> None:
     features = mixed_frame.drop(columns="target").head(5)
     features.loc[0, "size cm"] = None
     split = json.loads(features.to_json(orient="split", index=False))
-    answer = mlflow.models.validate_serving_input(
-        typed_logged_uri, json.dumps({"dataframe_split": split})
+    request = tmp_path / "request.json"
+    request.write_text(json.dumps({"dataframe_split": split}))
+    # The scoring server's own parsing of a REST request, without the server.
+    mlflow.models.predict(
+        typed_logged_uri,
+        input_path=str(request),
+        content_type="json",
+        output_path=str(tmp_path / "answer.json"),
+        env_manager="local",
     )
+    answer = json.loads((tmp_path / "answer.json").read_text())["predictions"]
     expected = unwrap(typed_logged_model).predict(features)
     pd.testing.assert_frame_equal(
         pd.DataFrame(answer),
@@ -267,8 +277,9 @@ def test_numbers_of_any_dtype_score_alike_through_mlflow(
 
 
 def test_train_drops_unlabelled_rows_and_says_how_many(
-    mixed_frame: pd.DataFrame, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    mixed_frame: pd.DataFrame, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.INFO, logger="my_model")
     data = tmp_path / "data.csv"
     frame = mixed_frame.assign(**{"row id": range(len(mixed_frame))})
     frame.loc[:2, "target"] = None
@@ -277,7 +288,7 @@ def test_train_drops_unlabelled_rows_and_says_how_many(
     assert len(features) == len(frame) - 3
     assert "row id" not in features.columns
     assert target.notna().all()
-    assert f"dropped 3 of {len(frame)} rows" in capsys.readouterr().out
+    assert f"dropped 3 of {len(frame)} rows" in caplog.text
 
 
 @pytest.mark.parametrize(

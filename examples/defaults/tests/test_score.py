@@ -9,15 +9,18 @@ import mlflow
 import pandas as pd
 import pytest
 
+from my_model.drift import DriftMonitor
 from my_model.local_scoring import (
+    AtomicWriter,
     progress_bar,
+    score_batches,
     score_local,
 )
 from my_model.logged_model import unwrap
 from my_model.model import METHODS, Model
 from my_model.score import main
-from my_model.scoring import ScoringError
-from my_model.spark_scoring import local_path
+from my_model.scoring import ScoringError, local_path
+from my_model.spark_scoring import replace
 
 
 @pytest.fixture
@@ -229,14 +232,115 @@ class Terminal(io.StringIO):
         return True
 
 
-def test_progress_shows_rows_rate_and_time_left_on_a_terminal() -> None:
+def test_progress_shows_rows_rate_and_time_left_on_a_terminal(
+    scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.parquet"
+    scoring_input.to_parquet(source)
     stream = Terminal()
-    with progress_bar(total=1_000, stream=stream) as progress:
-        progress.update(250)
+    with progress_bar(source, stream=stream) as progress:
+        progress.update(25)
     line = stream.getvalue()
-    assert "250/1000" in line
+    assert f"25/{len(scoring_input)}" in line
     assert "rows/s" in line
     assert "<" in line  # elapsed<remaining
+
+
+def test_progress_of_a_csv_counts_rows_without_reading_it_twice(
+    scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "input.csv"
+    scoring_input.to_csv(source, index=False)
+    stream = Terminal()
+    with progress_bar(source, stream=stream) as progress:
+        progress.update(25)
+    assert "25 rows" in stream.getvalue()
+    with progress_bar(source, stream=io.StringIO()) as progress:
+        assert progress.disable, "no bar, and no counting, off a terminal"
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 3, 1_000])
+def test_a_row_scores_the_same_in_any_batch(
+    store_logged_uri: str, store_data: Path, tmp_path: Path, batch_size: int
+) -> None:
+    # Rows whose store is digits sit in batches with and without gaps.
+    rows = pd.read_csv(store_data, dtype={"store": str}).head(40)
+    source = tmp_path / "stores.csv"
+    rows.to_csv(source, index=False)
+    model = mlflow.pyfunc.load_model(store_logged_uri)
+    output = tmp_path / f"scored-{batch_size}.parquet"
+    monitor = DriftMonitor.for_model(model)
+    score_batches(model, source, output, batch_size, drift=monitor)
+    expected = unwrap(model).predict(rows.drop(columns="target"))
+    pd.testing.assert_frame_equal(
+        pd.read_parquet(output),
+        expected.set_axis(list(map(str, expected.columns)), axis=1),
+        check_dtype=False,
+    )
+    whole = DriftMonitor.for_model(model)
+    whole.update(rows.drop(columns="target"), expected)
+    assert monitor.report() == whole.report()
+    assert monitor.feature_counts["store"][-2] == 0, "no store read as unseen"
+
+
+def test_keep_is_repeatable(
+    scoring_input: pd.DataFrame, tmp_path: Path, cli_model_uri: str
+) -> None:
+    source = tmp_path / "input.csv"
+    scoring_input.assign(batch="b1").to_csv(source, index=False)
+    output = tmp_path / "scored.csv"
+    main(
+        ["--model-uri", cli_model_uri, "--input", str(source), "--output", str(output)]
+        + ["--keep", "row_id", "--keep", "batch"]
+    )
+    assert list(pd.read_csv(output).columns[:2]) == ["row_id", "batch"]
+
+
+def test_kept_ids_numbers_then_text_write_one_parquet_file(
+    cli_model_uri: str, scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    frame = scoring_input.head(6).astype({"row_id": object})
+    frame.loc[4:, "row_id"] = ["id-4", "id-5"]
+    source = tmp_path / "input.csv"
+    frame.to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+    score_local(cli_model_uri, source, output, batch_size=2, keep=["row_id"])
+    assert pd.read_parquet(output)["row_id"].tolist() == [
+        "0",
+        "1",
+        "2",
+        "3",
+        "id-4",
+        "id-5",
+    ]
+
+
+def test_an_output_type_change_is_a_one_line_error(tmp_path: Path) -> None:
+    with pytest.raises(ScoringError, match="type differs from the first batch"):
+        with AtomicWriter(tmp_path / "out.parquet") as writer:
+            writer.write(pd.DataFrame({"id": [1, 2]}))
+            writer.write(pd.DataFrame({"id": ["a", "b"]}))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_spark_output_replaces_an_old_single_file(tmp_path: Path) -> None:
+    output = tmp_path / "scored.parquet"
+    output.write_text("an old local run's file")
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "part-0.parquet").write_text("new results")
+    replace(new, output)
+    assert (output / "part-0.parquet").read_text() == "new results"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scored.parquet"]
+
+
+def test_a_failed_spark_replace_keeps_the_old_output(tmp_path: Path) -> None:
+    output = tmp_path / "scored.parquet"
+    output.write_text("old results")
+    with pytest.raises(OSError):
+        replace(tmp_path / "never written", output)
+    assert output.read_text() == "old results"
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["scored.parquet"]
 
 
 @pytest.mark.parametrize(

@@ -11,6 +11,7 @@ import pytest
 from wine_grade import drift, score
 from wine_grade.logged_model import log_model
 from wine_grade.model import Model
+from wine_grade.scoring import ScoringError
 from wine_grade.train import model_signature
 
 
@@ -112,7 +113,7 @@ def test_the_report_is_written_as_json_and_a_plot(
     mixed_model: Model, profile: dict, features: pd.DataFrame, tmp_path: Path
 ) -> None:
     report = drift_of(mixed_model, profile, drawn_from(features))
-    paths = report.write(tmp_path / "scores.parquet")
+    paths = [Path(path) for path in report.write(tmp_path / "scores.parquet")]
     assert [path.name for path in paths] == [
         "scores.drift.json",
         "scores.drift.png",
@@ -229,5 +230,58 @@ def test_drift_needs_a_profile(
     # What the Spark engine reads instead of loading the model twice.
     with pytest.raises(drift.DriftError, match="no drift profile"):
         drift.DriftMonitor.for_model_uri(info.model_uri)
-    with pytest.raises(drift.DriftError, match="cannot load model models:/m-1"):
+    with pytest.raises(ScoringError, match="cannot load model models:/m-1"):
         drift.DriftMonitor.for_model_uri("models:/m-1")
+
+
+def test_the_report_goes_beside_a_file_uri(
+    mixed_model: Model, profile: dict, features: pd.DataFrame, tmp_path: Path
+) -> None:
+    report = drift_of(mixed_model, profile, drawn_from(features))
+    written = report.write(f"file://{tmp_path}/my%20scores.parquet")
+    assert written == [
+        str(tmp_path / "my scores.drift.json"),
+        str(tmp_path / "my scores.drift.png"),
+    ]
+    assert json.loads(Path(written[0]).read_text())["rows"] == report.rows
+
+
+@pytest.mark.parametrize(
+    "output", ["dbfs:/mnt/scores.parquet", "hdfs://no-such-host/data/scores.parquet"]
+)
+def test_a_report_that_cannot_go_beside_its_uri_goes_to_the_working_directory(
+    mixed_model: Model,
+    profile: dict,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    output: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    report = drift_of(mixed_model, profile, drawn_from(features))
+    written = report.write(output)
+    assert written == [
+        str(tmp_path / "scores.drift.json"),
+        str(tmp_path / "scores.drift.png"),
+    ]
+    assert "cannot write the drift report beside" in caplog.text
+
+
+def test_a_class_the_held_out_rows_never_got_is_not_drift_by_itself() -> None:
+    held_out = pd.Series(["a"] * 30 + ["b"] * 30)
+    summary = drift.output_summary(held_out, ["a", "b", "c"])
+    assert drift.bucket_labels(summary)[:3] == ["'a'", "'b'", "'c'"]
+    batch = pd.Series(["a"] * 48 + ["b"] * 48 + ["c"] * 4)
+    monitor = drift.DriftMonitor(
+        {"features": {}, "prediction": {"label": summary}, "rows": 60}
+    )
+    monitor.update(pd.DataFrame(index=batch.index), batch.to_frame("label"))
+    (label,) = monitor.report().prediction
+    assert label.status != "drift", label
+    assert label.bucket == "'c'"
+    # A batch of nothing but that class still is.
+    monitor.update(
+        pd.DataFrame(index=range(400)), pd.Series(["c"] * 400).to_frame("label")
+    )
+    assert monitor.report().prediction[0].status == "drift"

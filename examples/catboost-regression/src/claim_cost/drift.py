@@ -20,8 +20,11 @@ read as usual: under 0.1 stable, 0.1 to 0.25 a moderate shift worth a look,
 """
 
 import json
+import logging
 import re
-from collections.abc import Iterable
+import shutil
+import tempfile
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -30,11 +33,16 @@ import matplotlib.pyplot as plt
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
-from pandas.api.types import is_float_dtype, is_string_dtype
+import pyarrow
+import pyarrow.fs
+from pandas.api.types import is_float_dtype
 
 from .errors import first_line
 from .model import Model
+from .preprocessing import category_strings
+from .scoring import LOAD_ERRORS, cannot_load, local_path
+
+logger = logging.getLogger(__name__)
 
 #: Key of the profile in the logged model's `MLmodel` metadata.
 PROFILE_KEY = "drift_profile"
@@ -49,6 +57,8 @@ TOP_CATEGORIES = 20
 #: PSI from which a shift is moderate, and significant (drift).
 MODERATE = 0.1
 SIGNIFICANT = 0.25
+#: Rows each class of a label output counts more in the held-out predictions.
+CLASS_PRIOR = 0.5
 #: Share an empty bucket counts as, so that PSI stays finite.
 EPSILON = 1e-4
 
@@ -126,12 +136,29 @@ def string_summary(values: pd.Series, known: list[str]) -> dict[str, Any]:
     return summary
 
 
-def output_summary(values: pd.Series) -> dict[str, Any]:
-    """Summarise a prediction column: bins for scores, categories for labels."""
+def output_summary(values: pd.Series, classes: Sequence[str] = ()) -> dict[str, Any]:
+    """Summarise a prediction column: bins for scores, the classes for labels.
+
+    A label column's buckets are the model's `classes`, each counted with
+    CLASS_PRIOR rows more than the held-out predictions gave it: a class the
+    few held-out rows never got is rare, not impossible, so predicting it later
+    is not drift by itself.
+    """
     if is_float_dtype(values):
         return number_summary(values.to_numpy(dtype=np.float64, na_value=np.nan))
     strings = _strings(values)
-    return string_summary(strings, strings.value_counts().index.tolist())
+    known = list(classes) or strings.value_counts().index.tolist()
+    summary = {
+        "kind": "string",
+        "categories": known[:TOP_CATEGORIES],
+        "others": known[TOP_CATEGORIES:],
+    }
+    counts = string_counts(summary, strings).astype(np.float64)
+    if classes:
+        counts[: len(summary["categories"])] += CLASS_PRIOR
+        counts[len(summary["categories"])] += CLASS_PRIOR * len(summary["others"])
+    summary["shares"] = _shares(counts)
+    return summary
 
 
 def number_counts(summary: dict[str, Any], values: np.ndarray) -> np.ndarray:
@@ -296,16 +323,20 @@ class DriftReport:
         figure.savefig(path, dpi=100)
         plt.close(figure)
 
-    def write(self, output: Path) -> list[Path]:
-        """Write `<output stem>.drift.json` and `.drift.png` beside `output`."""
-        stem = output.name.removesuffix(output.suffix)
-        paths = [
-            output.with_name(f"{stem}.drift.json"),
-            output.with_name(f"{stem}.drift.png"),
-        ]
+    def save(self, directory: Path, stem: str) -> list[Path]:
+        """Write `<stem>.drift.json` and `<stem>.drift.png` into `directory`."""
+        paths = [directory / f"{stem}.drift.json", directory / f"{stem}.drift.png"]
         paths[0].write_text(json.dumps(self.to_dict(), indent=2) + "\n")
         self.plot(paths[1])
         return paths
+
+    def write(self, output: str | Path) -> list[str]:
+        """Write the JSON and the plot beside `output`; return where they went.
+
+        `output` is a local path or a URI (see `place_beside`).
+        """
+        with tempfile.TemporaryDirectory() as directory:
+            return place_beside(self.save(Path(directory), stem(output)), output)
 
     def log(self, artifacts: Iterable[Path] = ()) -> None:
         """Log the report to the active MLflow run.
@@ -370,10 +401,8 @@ class DriftMonitor:
         """
         try:
             return cls._from(mlflow.models.get_model_info(model_uri))
-        except (MlflowException, OSError) as error:
-            raise DriftError(
-                f"cannot load model {model_uri}: {first_line(error)}"
-            ) from error
+        except LOAD_ERRORS as error:
+            raise cannot_load(model_uri, error) from error
 
     @classmethod
     def _from(cls, metadata: Any) -> "DriftMonitor":
@@ -455,6 +484,45 @@ def check(model_uri: str, batches: Iterable[pd.DataFrame]) -> DriftReport:
     return monitor.report()
 
 
+def stem(output: str | Path) -> str:
+    """Return the name of an output path or URI without its suffix."""
+    local = local_path(str(output))
+    name = local.name if local else str(output).rstrip("/").rpartition("/")[2]
+    return name.removesuffix(Path(name).suffix)
+
+
+def place_beside(files: list[Path], output: str | Path) -> list[str]:
+    """Copy `files` beside `output`, a local path or a URI; return where they went.
+
+    A URI (`s3://`, `gs://`, `hdfs://`, ...) is written through pyarrow's file
+    system for its scheme. Where pyarrow has none, or it cannot write there,
+    the files go to the working directory instead, with a warning: the scores
+    are written by then, and a report must not be lost for its location.
+    """
+    local = local_path(str(output))
+    if local is not None:
+        targets = [local.with_name(file.name) for file in files]
+    else:
+        parent = str(output).rstrip("/").rpartition("/")[0]
+        try:
+            filesystem, folder = pyarrow.fs.FileSystem.from_uri(parent)
+            for file in files:
+                with filesystem.open_output_stream(f"{folder}/{file.name}") as stream:
+                    stream.write(file.read_bytes())
+            return [f"{parent}/{file.name}" for file in files]
+        except (pyarrow.ArrowException, OSError, ValueError) as error:
+            logger.warning(
+                "cannot write the drift report beside %s (%s); "
+                "it goes to the working directory",
+                output,
+                first_line(error),
+            )
+            targets = [Path.cwd() / file.name for file in files]
+    for file, target in zip(files, targets, strict=True):
+        shutil.copyfile(file, target)
+    return [str(target) for target in targets]
+
+
 def _shares(counts: np.ndarray) -> list[float]:
     total = counts.sum()
     if not total:
@@ -475,10 +543,8 @@ def _column(frame: pd.DataFrame, name: str) -> pd.Series:
 
 
 def _strings(values: pd.Series) -> pd.Series:
-    """Values compared as strings, as the model compares categories."""
-    if is_string_dtype(values):
-        return values
-    return values.astype(str).where(values.notna())
+    """Values compared as text, as the model compares categories."""
+    return category_strings(values)
 
 
 def _percent(share: float) -> str:

@@ -1,6 +1,6 @@
 """Score data with a registered model's own logged code, in a process of its own.
 
-    python -I champion_scores.py TRACKING_URI REGISTRY_URI MODEL_URI FEATURES OUTPUT
+    python -I champion_scores.py MODEL_URI FEATURES OUTPUT
 
 `promotion.py` runs this file as a script, never imports it: a process that has
 imported this package already would run its modules for any other version of
@@ -9,6 +9,8 @@ it too. So this file imports nothing of the package, not even
 `scores`, their `dtype`, `classes`). A model that cannot be loaded or refuses
 the data is one line on stderr, exit status 2; any other error ends in its
 traceback, whose last line (`ValueError: ...`) `promotion.py` reports.
+The tracking and registry URIs come from the environment (MLFLOW_TRACKING_URI,
+MLFLOW_REGISTRY_URI), never the command line: they may hold a password.
 """
 
 import json
@@ -29,9 +31,7 @@ def raw_model(loaded: mlflow.pyfunc.PyFuncModel) -> object:
 
 def main(argv: list[str]) -> None:
     """Score the features file with the model and write what it says."""
-    tracking_uri, registry_uri, model_uri, features_path, output_path = argv
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_registry_uri(registry_uri)
+    model_uri, features_path, output_path = argv
     try:
         # No dependency check: promotion.py shows only this process's errors,
         # and the check reads every installed distribution (1.5 s).

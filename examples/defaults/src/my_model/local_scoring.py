@@ -8,12 +8,13 @@ beside the output, renamed only on success.
 import os
 import sys
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, TextIO
 
 import mlflow
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,11 +35,21 @@ from .scoring import (
 DEFAULT_BATCH_SIZE = 50_000
 
 
-def read_batches(path: Path, batch_size: int) -> Iterator[pd.DataFrame]:
-    """Yield the input `batch_size` rows at a time."""
+def read_batches(
+    path: Path, batch_size: int, kinds: dict[str, str]
+) -> Iterator[pd.DataFrame]:
+    """Yield the input `batch_size` rows at a time, read as the model declares.
+
+    A CSV has no types, and pandas would guess them chunk by chunk: a string
+    feature of digits with a gap would read as floats in one chunk only. So
+    every column but the number features (`kinds`) is read as the text in the
+    file, and a row scores the same in whatever batch it lands.
+    """
     try:
         if path.suffix in CSV_SUFFIXES:
-            yield from pd.read_csv(path, chunksize=batch_size)
+            columns = pd.read_csv(path, nrows=0).columns
+            text = {name: str for name in columns if kinds.get(name) != "number"}
+            yield from pd.read_csv(path, chunksize=batch_size, dtype=text)
         else:
             for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_size):
                 yield batch.to_pandas()
@@ -61,30 +72,30 @@ def direct_predict(
         return loaded.predict
 
 
-def count_rows(path: Path) -> int:
-    """Rows in the input: Parquet metadata, or newlines of a CSV (minus the header)."""
-    try:
-        if path.suffix in PARQUET_SUFFIXES:
-            return pq.ParquetFile(path).metadata.num_rows
-        lines = 0
-        with path.open("rb") as handle:
-            while chunk := handle.read(1 << 24):
-                lines += chunk.count(b"\n")
-    except (OSError, pa.ArrowException) as error:
-        raise ScoringError(f"cannot read {path}: {first_line(error)}") from error
-    return max(lines - 1, 0)
+def progress_bar(path: Path, stream: TextIO = sys.stderr) -> tqdm:
+    """Return a progress bar (rows, rows/s), shown on a terminal only.
 
-
-def progress_bar(total: int, stream: TextIO = sys.stderr) -> tqdm:
-    """Return a progress bar (rows, rows/s, time left), shown on a terminal only."""
-    return tqdm(total=total, unit=" rows", file=stream, disable=not stream.isatty())
+    A Parquet file's metadata gives its rows, and so the time left; a CSV's
+    would take reading the whole file once more, so its bar counts without.
+    """
+    shown = stream.isatty()
+    total = None
+    if shown and path.suffix in PARQUET_SUFFIXES:
+        try:
+            total = pq.ParquetFile(path).metadata.num_rows
+        except (OSError, pa.ArrowException) as error:
+            raise ScoringError(f"cannot read {path}: {first_line(error)}") from error
+    return tqdm(total=total, unit=" rows", file=stream, disable=not shown)
 
 
 class AtomicWriter:
     """Write batches to a temporary file beside `output`; rename it on success."""
 
-    def __init__(self, output: Path) -> None:
+    def __init__(self, output: Path, numbers: Sequence[str] = ()) -> None:
         self.output = output
+        #: Columns written to Parquet as floats whatever a batch holds: a
+        #: number column of whole numbers reads as integers, with a gap as floats.
+        self.numbers = list(numbers)
         self.temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
         self.parquet: pq.ParquetWriter | None = None
         self.schema: pa.Schema | None = None
@@ -99,7 +110,18 @@ class AtomicWriter:
             frame.to_csv(self.temporary, mode="a", header=self.csv_header, index=False)
             self.csv_header = False
             return
-        table = pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False)
+        numbers = [name for name in self.numbers if name in frame.columns]
+        if numbers:
+            frame = frame.astype(dict.fromkeys(numbers, np.float64))
+        try:
+            table = pa.Table.from_pandas(
+                frame, schema=self.schema, preserve_index=False
+            )
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:
+            raise ScoringError(
+                "an output column's type differs from the first batch's: "
+                f"{first_line(error)}"
+            ) from error
         if self.parquet is None:
             self.schema = table.schema
             self.parquet = pq.ParquetWriter(self.temporary, self.schema)
@@ -157,10 +179,12 @@ def score_batches(
     keep = keep or []
     params = typed_params(model.metadata.get_params_schema(), params or {})
     predict = direct_predict(model)
+    kinds = (model.metadata.metadata or {}).get("input_types", {})
+    numbers = [name for name in keep if kinds.get(name) == "number"]
     start = 0
-    with progress_bar(count_rows(input_path)) as progress:
-        with AtomicWriter(output_path) as writer:
-            for batch in read_batches(input_path, batch_size):
+    with progress_bar(input_path) as progress:
+        with AtomicWriter(output_path, numbers) as writer:
+            for batch in read_batches(input_path, batch_size, kinds):
                 end = start + len(batch) - 1
                 missing = [name for name in keep if name not in batch.columns]
                 if missing:

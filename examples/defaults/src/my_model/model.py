@@ -41,7 +41,7 @@ class Model:
         return {"method": "predict"}
 
     def resolve(self, params: dict[str, Any] | None) -> dict[str, Any]:
-        """Return `params` over the defaults, refusing values out of range."""
+        """Return `params` over the defaults (no param has a range to check)."""
         return {**self.default_params(), **(params or {})}
 
     def predict(

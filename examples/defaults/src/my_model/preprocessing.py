@@ -89,7 +89,7 @@ class Preprocessor:
                     f"Column {name!r} has type {column.dtype}; features must be "
                     "numeric, boolean or strings"
                 )
-            counts = column.dropna().astype(str).value_counts()
+            counts = category_strings(column.dropna()).value_counts()
             categories[str(name)] = counts.index[:max_categories].tolist()
         return cls(
             features=[str(name) for name in features.columns],
@@ -236,14 +236,38 @@ def is_string_like(column: pd.Series) -> bool:
 def encode_categories(column: pd.Series, known: list[str]) -> np.ndarray:
     """Category codes as floats; unknown and missing values become NaN.
 
-    Values are compared as strings, so a number sent for a string column
-    matches the category it prints as.
+    Values are compared as text (`category_strings`), so a number sent for a
+    string column matches the category it prints as.
     """
-    if not pd.api.types.is_string_dtype(column):
-        column = column.astype(str).where(column.notna())
-    codes = pd.Index(known).get_indexer(column).astype(np.float32)
+    codes = pd.Index(known).get_indexer(category_strings(column)).astype(np.float32)
     codes[codes < 0] = np.nan
     return codes
+
+
+def category_strings(values: pd.Series) -> pd.Series:
+    """Return `values` as the text categories are compared by; missing stays missing.
+
+    Whole numbers print without a decimal point, so 101 and 101.0 (a column of
+    numbers with a gap reads as floats) are both the category "101".
+    """
+    if pd.api.types.is_string_dtype(values):
+        return values
+    if pd.api.types.is_float_dtype(values):
+        numbers = values.to_numpy(dtype=np.float64, na_value=np.nan)
+        whole = np.isfinite(numbers) & (numbers % 1 == 0) & (abs(numbers) < 2**53)
+        text = values.astype(str).to_numpy(dtype=object)
+        text[whole] = numbers[whole].astype(np.int64).astype(str)
+        return pd.Series(text, index=values.index).where(values.notna())
+    if is_bool_dtype(values) or pd.api.types.is_integer_dtype(values):
+        return values.astype(str).where(values.notna())
+    return values.astype(object).map(category_text, na_action="ignore")
+
+
+def category_text(value: object) -> str:
+    """Return one value as category text: whole floats without `.0`."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return str(int(value))
+    return str(value)
 
 
 def listed(names: Sequence[object], shown: int = 5) -> str:

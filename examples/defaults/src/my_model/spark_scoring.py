@@ -15,8 +15,6 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
-from urllib.request import url2pathname
 
 import mlflow
 import pandas as pd
@@ -24,7 +22,15 @@ from mlflow.exceptions import MlflowException
 
 from .drift import DriftMonitor
 from .errors import first_line
-from .scoring import CSV_SUFFIXES, ScoringError, load_model, typed_params
+from .scoring import (
+    CSV_SUFFIXES,
+    LOAD_ERRORS,
+    ScoringError,
+    cannot_load,
+    load_model,
+    local_path,
+    typed_params,
+)
 
 SPARK_APP_NAME = "my_model-score"
 #: Prefix of the feature columns carried next to the predictions for `--drift`.
@@ -82,21 +88,6 @@ def feature_names(model: mlflow.pyfunc.PyFuncModel, frame: Any) -> list[str]:
     return [name for name in kinds if name in frame.columns]
 
 
-def local_path(output_path: str) -> Path | None:
-    """Return the local path `output_path` names; None for a URI Spark writes to.
-
-    A URI has a scheme of two letters or more (`dbfs:/`, `s3://`), so a
-    Windows path (`C:` and a backslash) is a path; a `file:` URI names a local
-    path.
-    """
-    parts = urlsplit(output_path)
-    if len(parts.scheme) < 2:
-        return Path(output_path)
-    if parts.scheme == "file":
-        return Path(url2pathname(parts.path))
-    return None
-
-
 def write(result: Any, output_path: str) -> None:
     """Write `result` as CSV or Parquet (by suffix) to `output_path`.
 
@@ -111,10 +102,35 @@ def write(result: Any, output_path: str) -> None:
     temporary = output.with_name(f".{output.name}.{uuid.uuid4().hex}.tmp")
     try:
         save(result, str(temporary), as_csv)
-        shutil.rmtree(output, ignore_errors=True)
-        os.replace(temporary, output)
+        replace(temporary, output)
     finally:
-        shutil.rmtree(temporary, ignore_errors=True)
+        remove(temporary)
+
+
+def replace(new: Path, output: Path) -> None:
+    """Put `new` (a Spark dataset folder) in place of `output`, file or folder.
+
+    The old output is moved aside first and deleted only once `new` is in
+    place; if the move fails, the old output is put back.
+    """
+    old = output.with_name(f".{output.name}.{uuid.uuid4().hex}.old")
+    if output.exists():
+        os.replace(output, old)
+    try:
+        os.replace(new, output)
+    except OSError:
+        if old.exists():
+            os.replace(old, output)
+        raise
+    remove(old)
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder, if there is one."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def save(result: Any, target: str, as_csv: bool) -> None:
@@ -132,14 +148,37 @@ def save(result: Any, target: str, as_csv: bool) -> None:
         raise ScoringError(refusal.group(1).strip()) from error
 
 
+def read_input(spark: Any, input_path: str, model: mlflow.pyfunc.PyFuncModel) -> Any:
+    """Read the input as a Spark DataFrame, CSV with the types the model declares.
+
+    Spark infers a CSV column's type from the whole file: a string feature of
+    digits would become numbers (101.0 is not the category "101"). String
+    features, and the other columns kept beside the predictions, are read as
+    the text in the file; number features as Spark infers them.
+    """
+    if Path(input_path).suffix not in CSV_SUFFIXES:
+        return spark.read.parquet(input_path)
+    from pyspark.sql import types
+
+    kinds = model.metadata.metadata["input_types"]
+    inferred = spark.read.csv(input_path, header=True, inferSchema=True).schema
+    schema = types.StructType(
+        [
+            field
+            if kinds.get(field.name) == "number"
+            else types.StructField(field.name, types.StringType())
+            for field in inferred.fields
+        ]
+    )
+    return spark.read.csv(input_path, header=True, schema=schema)
+
+
 def fetch_model(model_uri: str, directory: str) -> str:
     """Download the model at `model_uri` into `directory`; return its local path."""
     try:
         return mlflow.artifacts.download_artifacts(model_uri, dst_path=directory)
-    except (MlflowException, OSError) as error:
-        raise ScoringError(
-            f"cannot load model {model_uri}: {first_line(error)}"
-        ) from error
+    except LOAD_ERRORS as error:
+        raise cannot_load(model_uri, error) from error
 
 
 def score_spark(
@@ -173,10 +212,7 @@ def score_spark(
         spark = (
             SparkSession.builder.master(master).appName(SPARK_APP_NAME).getOrCreate()
         )
-        if Path(input_path).suffix in CSV_SUFFIXES:
-            frame = spark.read.csv(input_path, header=True, inferSchema=True)
-        else:
-            frame = spark.read.parquet(input_path)
+        frame = read_input(spark, input_path, model)
         missing = [name for name in keep if name not in frame.columns]
         if missing:
             raise ScoringError(f"--keep column(s) {missing} are not in the input")

@@ -24,12 +24,13 @@ writing everything, so a scheduled job stops there.
 import argparse
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import mlflow
 
-from .drift import DriftError, DriftMonitor, DriftReport
+from .drift import DriftError, DriftMonitor, DriftReport, place_beside, stem
 from .local_scoring import DEFAULT_BATCH_SIZE, score_batches
 from .model import METHODS
 from .scoring import CSV_SUFFIXES, PARQUET_SUFFIXES, ScoringError, load_model
@@ -74,7 +75,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="inference param, typed as the model declares it (repeatable)",
     )
     parser.add_argument(
-        "--keep", nargs="*", default=[], help="input columns to copy to the output"
+        "--keep",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="input columns to copy to the output, such as ids (repeatable)",
     )
     parser.add_argument(
         "--spark-master", default="local[*]", help="Spark master (default: %(default)s)"
@@ -150,14 +156,15 @@ def report_drift(report: DriftReport, args: argparse.Namespace) -> None:
     print(report.table(), file=sys.stderr)
     if not report.prediction:
         print("predictions not compared: a param changes them", file=sys.stderr)
-    paths = report.write(Path(args.output))
-    if os.environ.get("MLFLOW_TRACKING_URI"):
-        mlflow.set_experiment(DRIFT_EXPERIMENT)
-        with mlflow.start_run(run_name=Path(args.input).name):
-            mlflow.log_params({"model_uri": args.model_uri, "input": args.input})
-            report.log(paths)
-    for path in paths:
-        print(path)
+    with tempfile.TemporaryDirectory() as directory:
+        files = report.save(Path(directory), stem(args.output))
+        if os.environ.get("MLFLOW_TRACKING_URI"):
+            mlflow.set_experiment(DRIFT_EXPERIMENT)
+            with mlflow.start_run(run_name=Path(args.input).name):
+                mlflow.log_params({"model_uri": args.model_uri, "input": args.input})
+                report.log(files)
+        for location in place_beside(files, args.output):
+            print(location)
     if report.drifted and args.fail_on_drift:
         print(f"drift: {', '.join(report.drifted)}", file=sys.stderr)
         raise SystemExit(DRIFT_EXIT_STATUS)

@@ -1,6 +1,9 @@
 """What both scoring engines share: file formats, the model, its params' types."""
 
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from urllib.request import url2pathname
 
 import mlflow
 from mlflow.exceptions import MlflowException
@@ -10,6 +13,8 @@ from .errors import first_line
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: What loading or fetching a model raises when it is unknown or unreadable.
+LOAD_ERRORS = (MlflowException, OSError)
 #: How a `--param` value of each declared type is described in an error.
 PARAM_KINDS = {int: "whole number", float: "number", bool: "boolean (true or false)"}
 
@@ -22,10 +27,28 @@ def load_model(model_uri: str) -> mlflow.pyfunc.PyFuncModel:
     """Load a logged model; an unknown or unreadable one is a `ScoringError`."""
     try:
         return mlflow.pyfunc.load_model(model_uri)
-    except (MlflowException, OSError) as error:
-        raise ScoringError(
-            f"cannot load model {model_uri}: {first_line(error)}"
-        ) from error
+    except LOAD_ERRORS as error:
+        raise cannot_load(model_uri, error) from error
+
+
+def cannot_load(model_uri: str, error: BaseException) -> ScoringError:
+    """Return the one-line error of a model that cannot be loaded or fetched."""
+    return ScoringError(f"cannot load model {model_uri}: {first_line(error)}")
+
+
+def local_path(output_path: str) -> Path | None:
+    """Return the local path `output_path` names; None for a URI Spark writes to.
+
+    A URI has a scheme of two letters or more (`dbfs:/`, `s3://`), so a
+    Windows path (`C:` and a backslash) is a path; a `file:` URI names a local
+    path.
+    """
+    parts = urlsplit(output_path)
+    if len(parts.scheme) < 2:
+        return Path(output_path)
+    if parts.scheme == "file":
+        return Path(url2pathname(parts.path))
+    return None
 
 
 def typed_params(schema: ParamSchema | None, params: dict[str, Any]) -> dict[str, Any]:

@@ -13,19 +13,20 @@ of the logged model; a problem with the data is one line on stderr, exit 2.
 """
 
 import argparse
+import logging
 import sys
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_breast_cancer
-from sklearn.model_selection import train_test_split
 
-from . import drift, estimator, promotion
+from . import drift, estimator, promotion, rows
 from .errors import first_line
 from .evaluation import log_evaluation
 from .logged_model import log_model
@@ -37,8 +38,9 @@ DEFAULT_EXPERIMENT = "churn_risk"
 #: Registry name used when --registered-model-name is not given ("" = don't register).
 DEFAULT_REGISTERED_MODEL_NAME = "retention.churn_risk"
 TEST_SIZE = 0.2
-RANDOM_STATE = 42
 INPUT_EXAMPLE_ROWS = 5
+
+logger = logging.getLogger(__name__)
 
 
 class DataError(ValueError):
@@ -69,7 +71,9 @@ def load_data(
     )
     unlabelled = int(frame[target].isna().sum())
     if unlabelled:
-        print(f"dropped {unlabelled} of {len(frame)} rows without a {target!r} value")
+        logger.info(
+            f"dropped {unlabelled} of {len(frame)} rows without a {target!r} value"
+        )
         frame = frame.dropna(subset=[target])
     if frame.empty:
         raise DataError(f"{source} has no rows with a {target!r} value")
@@ -107,17 +111,22 @@ def read_table(path: Path, flag: str = "--data") -> pd.DataFrame:
 def split(
     features: pd.DataFrame, target: pd.Series
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]:
-    """Hold out a test split (train features, test features, train y, test y)."""
-    try:
-        return train_test_split(
-            features,
-            target,
-            test_size=TEST_SIZE,
-            random_state=RANDOM_STATE,
-            stratify=target,
-        )
-    except ValueError as error:
-        raise DataError(f"cannot hold out a test split: {error}") from error
+    """Hold out about TEST_SIZE of the rows: train and test features, train and test y.
+
+    A row is held out by the hash of its feature values (`rows.held_out`), not
+    by a random draw: it is held out whatever the file's order or size, so a
+    later training on a grown or shuffled file holds out what this one did.
+    """
+    test = rows.held_out(features, TEST_SIZE)
+    labels = set(target.astype(str))
+    for part, name in ((~test, "training"), (test, "held-out")):
+        absent = sorted(labels - set(target[part].astype(str)))
+        if absent:
+            raise DataError(
+                f"cannot hold out a test split: no {name} row has the "
+                f"{target.name!r} value(s) {absent}; pass --eval-data"
+            )
+    return features[~test], features[test], target[~test], target[test]
 
 
 def fit_model(
@@ -185,19 +194,25 @@ def train(
     """
     features, labels = load_data(data, target, exclude)
     check_columns("--optional", optional, list(features.columns))
+    source = str(data) if data else "sklearn.datasets.load_breast_cancer"
     if eval_data is None:
         train_features, eval_features, train_labels, eval_labels = split(
             features, labels
         )
+        eval_source = f"held-out rows of {source}"
     else:
         train_features, train_labels = features, labels
         eval_features, eval_labels = evaluation_data(
             eval_data, target, exclude, features, optional
         )
+        eval_source = str(eval_data)
     mlflow.set_experiment(experiment)
     estimator.autolog()
     with mlflow.start_run():
+        log_dataset(train_features, train_labels, source, "training")
+        digest = log_dataset(eval_features, eval_labels, eval_source, "evaluation")
         model = fit_model(train_features, train_labels, optional)
+        rows.log_training_rows(train_features, model.preprocessor.input_types())
         try:
             metrics = log_evaluation(model, eval_features, eval_labels)
         except ValueError as error:
@@ -212,7 +227,7 @@ def train(
             metadata=drift.as_metadata(profile),
         )
     for name, value in metrics.items():
-        print(f"{name}: {value:.4f}")
+        logger.info(f"{name}: {value:.4f}")
     if registered_model_name:
         promotion.promote(
             registered_model_name,
@@ -222,8 +237,28 @@ def train(
             eval_labels,
             metrics[promotion.PROMOTION_METRIC],
             promote,
+            digest,
         )
     return info
+
+
+def log_dataset(
+    features: pd.DataFrame, target: pd.Series, source: str, context: str
+) -> str:
+    """Log features and target as an input of the active run; return its digest."""
+    with warnings.catch_warnings():
+        # A path resolves to the same local source type twice over; integer
+        # columns are the data's own.
+        warnings.filterwarnings("ignore", message=".*interpreted in multiple ways")
+        warnings.filterwarnings("ignore", message="Hint: Inferred schema contains int")
+        dataset = mlflow.data.from_pandas(
+            features.assign(**{str(target.name): target.to_numpy()}),
+            source=source,
+            name=context,
+            targets=str(target.name),
+        )
+        mlflow.log_input(dataset, context=context)
+    return dataset.digest
 
 
 def evaluation_data(
@@ -248,7 +283,16 @@ def evaluation_data(
     ]
     if missing:
         raise DataError(f"--eval-data {path} lacks the feature column(s) {missing}")
-    return eval_features, eval_labels
+    kinds = rows.kinds_of(features)
+    trained = np.isin(rows.hashes(eval_features, kinds), rows.hashes(features, kinds))
+    if trained.all():
+        raise DataError(f"every row of --eval-data {path} is also a training row")
+    if trained.any():
+        logger.info(
+            f"left out {trained.sum()} of {len(trained)} --eval-data rows that "
+            "are also training rows"
+        )
+    return eval_features[~trained], eval_labels[~trained]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -315,6 +359,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: print the logged model's URI last."""
     args = parse_args(argv)
+    show_progress()
     try:
         info = train(
             args.data,
@@ -327,10 +372,19 @@ def main(argv: list[str] | None = None) -> None:
             promote=args.promote,
             typed_signature=args.typed_signature,
         )
-    except DataError as error:
+    except (DataError, promotion.PromotionError) as error:
         print(f"error: {error}", file=sys.stderr)
         raise SystemExit(2) from None
     print(info.model_uri)
+
+
+def show_progress() -> None:
+    """Print this package's progress messages (metrics, promotion) on stdout."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    package = logging.getLogger(__package__)
+    package.addHandler(handler)
+    package.setLevel(logging.INFO)
 
 
 if __name__ == "__main__":
