@@ -1,6 +1,6 @@
 """Batch scoring at scale: a million-row Parquet file in bounded memory (drift
-checks included), and the Spark engine giving the same output as the local
-one."""
+checks included), the Spark engine giving the same output as the local one, and
+a file scored alike at every batch size by every framework."""
 
 import json
 import subprocess
@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from answer_sets import FRAMEWORKS
 from frames import TARGET, messy_frame
 from helpers import PYTHON, last_line, package_name, project_env, run, run_script
 
@@ -56,6 +57,36 @@ def scoring_project(
         env=env,
     )
     return project, env, result.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [{"framework": framework} for framework in FRAMEWORKS]
+    + [
+        {"framework": "lightgbm", "task": "multiclass", "predict_output": "top_k"},
+        {"framework": "catboost", "task": "regression"},
+    ],
+    ids=lambda answers: "-".join(answers.values()),
+)
+def test_a_file_scores_alike_at_every_batch_size(
+    rendered: Callable[[dict], Path], tmp_path: Path, answers: dict
+) -> None:
+    """Hypothesis draws files with string categories of digits and gaps; batch
+    sizes 1, 2, 3 and whole give the same predictions and drift counts."""
+    project = rendered(answers)
+    env = project_env(
+        project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}"
+    )
+    task = answers.get("task", "binary")
+    result = run_script(
+        "batch_invariance",
+        package_name(project),
+        task,
+        str(tmp_path),
+        cwd=tmp_path,
+        env=env,
+    )
+    assert last_line(result) == "examples 25"
 
 
 def test_a_million_rows_score_in_bounded_memory(
