@@ -218,11 +218,9 @@ OLD_LOADER_TEMPLATE = "template/src/{{package_name}}/pyfunc_model.py.jinja"
 #: training code, and a new file.
 README_ADDITION = "\n## Support\n\nAsk the ML platform team in #ml-platform.\n"
 OLD_DOCSTRING = (
-    '"""Hold out a test split (train features, test features, train y, test y)."""'
+    '"""Read a CSV or Parquet file, refusing anything else with a `DataError`."""'
 )
-NEW_DOCSTRING = (
-    '"""Hold out the test split: train and test features, then train and test y."""'
-)
+NEW_DOCSTRING = '"""Read a CSV or Parquet file; anything else is a `DataError`."""'
 
 
 def git(cwd: Path, *args: str) -> str:

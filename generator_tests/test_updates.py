@@ -115,15 +115,13 @@ def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> N
     kept = edit_as_owner(project)
     train = project / "src" / package_name(project) / "train.py"
     train.write_text(
-        train.read_text().replace(
-            OLD_DOCSTRING, '"""Team split of the held-out data."""'
-        )
+        train.read_text().replace(OLD_DOCSTRING, '"""Team reader of the data files."""')
     )
     commit_all(project, "owner rewrites a docstring the template also changes")
     update(project, "v0.3.1")
     assert conflict_markers(project) == [str(train.relative_to(project))]
     text = train.read_text()
-    assert '"""Team split of the held-out data."""' in text
+    assert '"""Team reader of the data files."""' in text
     assert NEW_DOCSTRING in text
     for path, expected in kept.items():
         assert expected in (project / path).read_text(), path
@@ -247,8 +245,9 @@ def test_migration_keeps_champions_of_older_versions_scorable(
     run_script("promotion_data", package.name, str(work), cwd=work, env=env)
     features = pd.read_csv(work / "eval.csv").drop(columns="target")
     features.to_parquet(work / "features.parquet")
-    store = env["MLFLOW_TRACKING_URI"]
-    command = [PYTHON, "-I", str(scorer), store, store, uri]
+    # The store's URI reaches the scorer through its environment, as
+    # promotion.py passes it (a URI may hold a password).
+    command = [PYTHON, "-I", str(scorer), uri]
     command += [str(work / "features.parquet"), str(work / "scores.json")]
     run(command, cwd=work, env=env)
     scores = json.loads((work / "scores.json").read_text())["scores"]
