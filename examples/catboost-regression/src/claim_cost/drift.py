@@ -410,7 +410,8 @@ class DriftMonitor:
         if stored is None:
             raise DriftError(
                 "the model has no drift profile: it was logged before drift "
-                "checks; train it again to add one"
+                "checks, or wrapped without --data; train it again, or wrap it "
+                "with --data, to add one"
             )
         return cls(json.loads(stored), metadata.model_uuid)
 

@@ -7,6 +7,8 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from .preprocessing import Contract
+
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.cbm"
 #: Distributions the model imports when MLflow loads it.
@@ -101,6 +103,46 @@ def _data(model: NativeModel, features: np.ndarray) -> object:
 def _threads(features: np.ndarray) -> int:
     """One thread for small requests, CatBoost's default (all cores) otherwise."""
     return 1 if len(features) < SMALL_BATCH_ROWS else -1
+
+
+def load_trained(path: Path) -> NativeModel:
+    """Load a model saved elsewhere with CatBoost's `save_model` (.cbm)."""
+    try:
+        return NativeModel().load_model(str(path), format="cbm")
+    except catboost.CatBoostError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise ValueError(f"{path.name} is not a CatBoost model: {reason}") from None
+
+
+def contract(model: NativeModel) -> Contract:
+    """Read features, task and classes (CatBoost keeps its class labels).
+
+    CatBoost keeps no categories, only hashes of them: a model with
+    `cat_features` is refused until its raw strings can be passed through.
+    """
+    names = list(model.feature_names_ or [])
+    if names == [str(index) for index in range(len(names))]:
+        raise ValueError(
+            "the model has no feature names: fit it on a pandas DataFrame "
+            "before save_model"
+        )
+    if model.get_cat_feature_indices():
+        cat = [names[index] for index in model.get_cat_feature_indices()]
+        raise ValueError(
+            f"the model has cat_features {cat}, whose categories CatBoost does not "
+            "store; this project wraps CatBoost models with numeric features only"
+        )
+    loss = str(model.get_all_params().get("loss_function", "")).split(":")[0]
+    if loss in ("Logloss", "CrossEntropy"):
+        task = "binary"
+    elif loss in ("MultiClass", "MultiClassOneVsAll"):
+        task = "multiclass"
+    elif loss in ("RMSE", "MAE", "Quantile", "Huber", "Poisson", "Tweedie", "MAPE"):
+        task = "regression"
+    else:
+        raise ValueError(f"loss function {loss!r} is not one this project can serve")
+    classes = [] if task == "regression" else np.asarray(model.classes_).tolist()
+    return Contract(names, {}, task, classes)
 
 
 def predict_scores(model: NativeModel, features: np.ndarray) -> np.ndarray:

@@ -55,6 +55,21 @@ class InputError(MlflowException):
         self._reason = value.rpartition("\nError: ")[2]
 
 
+@dataclass(frozen=True)
+class Contract:
+    """What a model trained elsewhere says of its inputs and outputs.
+
+    `categories` holds each categorical feature's categories in the model's
+    own order (its codes are their positions); `classes` are the labels the
+    model knows, or its class numbers 0..n-1 when it knows no labels.
+    """
+
+    features: list[str]
+    categories: dict[str, list[str]]
+    task: str
+    classes: list[str | int | float | bool]
+
+
 @dataclass
 class Preprocessor:
     """Fitted input encoding: numeric columns pass through, strings become codes."""

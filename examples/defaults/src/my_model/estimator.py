@@ -1,11 +1,14 @@
 """XGBoost: how the model is built, trained, saved, loaded and called."""
 
+import json
 import weakref
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import xgboost as xgb
+
+from .preprocessing import Contract, category_text
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.ubj"
@@ -88,6 +91,66 @@ def _for_rows(booster: xgb.Booster, features: np.ndarray) -> xgb.Booster:
     if len(features) < SINGLE_THREAD_ROWS:
         return _ONE_THREAD.get(booster, booster)
     return booster
+
+
+#: What each XGBoost objective that this project can serve predicts.
+OBJECTIVE_TASKS = {
+    "binary:logistic": "binary",
+    "multi:softprob": "multiclass",
+    "reg:squarederror": "regression",
+    "reg:squaredlogerror": "regression",
+    "reg:pseudohubererror": "regression",
+    "reg:absoluteerror": "regression",
+    "reg:gamma": "regression",
+    "reg:tweedie": "regression",
+    "count:poisson": "regression",
+}
+
+
+def load_trained(path: Path) -> xgb.Booster:
+    """Load a model saved elsewhere with XGBoost's `save_model` (.json or .ubj)."""
+    if path.suffix not in (".json", ".ubj"):
+        raise ValueError(
+            f"{path.name}: an XGBoost model is a .json or .ubj file written by "
+            "save_model"
+        )
+    try:
+        return _with_one_thread_copy(xgb.Booster(model_file=path))
+    except xgb.core.XGBoostError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise ValueError(f"{path.name} is not an XGBoost model: {reason}") from None
+
+
+def contract(booster: xgb.Booster) -> Contract:
+    """Read features, categories (in the model's order), task and classes.
+
+    A classifier knows its classes only as 0..n-1.
+    """
+    if not booster.feature_names:
+        raise ValueError(
+            "the model has no feature names: fit it on a pandas DataFrame, or set "
+            "booster.feature_names before save_model"
+        )
+    learner = json.loads(booster.save_config())["learner"]
+    objective = learner["objective"]["name"]
+    if objective not in OBJECTIVE_TASKS:
+        raise ValueError(
+            f"objective {objective!r} gives neither probabilities nor values; "
+            f"wrap a model trained with one of {sorted(OBJECTIVE_TASKS)}"
+        )
+    task = OBJECTIVE_TASKS[objective]
+    classes = {
+        "binary": [0, 1],
+        "multiclass": list(range(int(learner["learner_model_param"]["num_class"]))),
+        "regression": [],
+    }[task]
+    stored = booster.get_categories(export_to_arrow=True).to_arrow()
+    categories = {
+        name: [category_text(value) for value in values.to_pylist()]
+        for name, values in stored
+        if values is not None
+    }
+    return Contract(list(booster.feature_names), categories, task, classes)
 
 
 def predict_scores(booster: xgb.Booster, features: np.ndarray) -> np.ndarray:

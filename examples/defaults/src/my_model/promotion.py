@@ -247,6 +247,12 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
         return Decision(False, "--promote never")
     if champion is None:
         return Decision(True, f"no {CHAMPION_ALIAS} yet")
+    if not len(challenger.features):
+        reason = (
+            f"no evaluation data to compare with @{CHAMPION_ALIAS} version "
+            f"{champion} on (wrap with --data or --eval-data)"
+        )
+        return Decision(mode == "always", reason, champion)
     try:
         compared, left_out = unseen_by_champion(challenger, champion)
     except ChampionError as error:

@@ -6,6 +6,8 @@ import lightgbm as lgb
 import mlflow
 import numpy as np
 
+from .preprocessing import Contract, category_text
+
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.txt"
 #: Distributions the model imports when MLflow loads it.
@@ -59,6 +61,65 @@ def load(path: Path) -> lgb.Booster:
 def _threads(features: np.ndarray) -> int:
     """One thread for small requests, LightGBM's default (all cores) otherwise."""
     return 1 if len(features) < SINGLE_THREAD_ROWS else 0
+
+
+#: What each LightGBM objective that this project can serve predicts.
+OBJECTIVE_TASKS = {
+    "binary": "binary",
+    "multiclass": "multiclass",
+    "regression": "regression",
+    "regression_l1": "regression",
+    "huber": "regression",
+    "fair": "regression",
+    "poisson": "regression",
+    "gamma": "regression",
+    "tweedie": "regression",
+}
+
+
+def load_trained(path: Path) -> lgb.Booster:
+    """Load a model saved elsewhere with LightGBM's `save_model` (text)."""
+    try:
+        return lgb.Booster(model_file=path)
+    except lgb.basic.LightGBMError as error:
+        reason = str(error).strip().splitlines()[0]
+        raise ValueError(f"{path.name} is not a LightGBM model: {reason}") from None
+
+
+def contract(booster: lgb.Booster) -> Contract:
+    """Read features, categories (in the model's order), task and classes.
+
+    Categories are known for columns the model was trained on as pandas
+    categoricals (`pandas_categorical`); a classifier knows its classes only
+    as 0..n-1.
+    """
+    names = booster.feature_name()
+    if names == [f"Column_{index}" for index in range(len(names))]:
+        raise ValueError(
+            "the model has no feature names: fit it on a pandas DataFrame "
+            "(or pass feature_name=) before save_model"
+        )
+    objective = str(booster.params.get("objective", "")).split()[0]
+    if objective not in OBJECTIVE_TASKS:
+        raise ValueError(
+            f"objective {objective!r} gives neither probabilities nor values; "
+            f"wrap a model trained with one of {sorted(OBJECTIVE_TASKS)}"
+        )
+    task = OBJECTIVE_TASKS[objective]
+    classes = {
+        "binary": [0, 1],
+        "multiclass": list(range(booster.num_model_per_iteration())),
+        "regression": [],
+    }[task]
+    categorical = booster.params.get("categorical_feature") or []
+    if isinstance(categorical, int | str):
+        categorical = [categorical]
+    stored = booster.pandas_categorical or []
+    categories = {
+        names[int(index)]: [category_text(value) for value in values]
+        for index, values in zip(categorical, stored, strict=False)
+    }
+    return Contract(names, categories, task, classes)
 
 
 def predict_scores(booster: lgb.Booster, features: np.ndarray) -> np.ndarray:

@@ -6,7 +6,10 @@ import mlflow
 import numpy as np
 import skops.io
 from mlflow.exceptions import MlflowException
+from sklearn.base import is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier
+
+from .preprocessing import Contract
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.skops"
@@ -70,6 +73,66 @@ def load(path: Path) -> NativeModel:
     if foreign:
         raise MlflowException(f"Refusing to load {path}: unexpected types {foreign}")
     return skops.io.load(path, trusted=untrusted)
+
+
+def load_trained(path: Path, trust: bool = False) -> NativeModel:
+    """Load an estimator saved elsewhere with `skops.io.dump` (.skops).
+
+    Types outside scikit-learn and NumPy are refused, listed in one line,
+    unless `trust` says the file comes from a source you trust.
+    """
+    if path.suffix != ".skops":
+        raise ValueError(
+            f"{path.name}: a scikit-learn model is a .skops file written by "
+            "skops.io.dump"
+        )
+    try:
+        untrusted = skops.io.get_untrusted_types(file=path)
+    except Exception as error:  # skops raises what its zip and JSON readers do
+        raise ValueError(f"{path.name} is not a skops file: {error}") from None
+    foreign = [
+        name
+        for name in untrusted
+        if not name.startswith(TRUSTED_MODULES) and name not in TRUSTED_TYPES
+    ]
+    if foreign and not trust:
+        raise ValueError(
+            f"{path.name} holds types outside scikit-learn: {foreign}; "
+            "pass --trust-types if you trust its source"
+        )
+    return skops.io.load(path, trusted=untrusted)
+
+
+def contract(estimator: NativeModel) -> Contract:
+    """Read features, task and classes (scikit-learn keeps its class labels).
+
+    The estimator must have been fitted on a DataFrame of numbers; a Pipeline,
+    or an estimator with categorical features, is refused in one line.
+    """
+    if hasattr(estimator, "steps") or not hasattr(estimator, "predict"):
+        raise ValueError(
+            f"a {type(estimator).__name__} is not wrapped yet: wrap its final "
+            "estimator fitted on numeric features"
+        )
+    names = getattr(estimator, "feature_names_in_", None)
+    if names is None:
+        raise ValueError(
+            "the estimator has no feature_names_in_: fit it on a pandas DataFrame"
+        )
+    if np.any(getattr(estimator, "is_categorical_", None) or False):
+        raise ValueError(
+            "the estimator has categorical features; this project wraps "
+            "scikit-learn estimators with numeric features only"
+        )
+    if not is_classifier(estimator):
+        return Contract([str(name) for name in names], {}, "regression", [])
+    if not hasattr(estimator, "predict_proba"):
+        raise ValueError(
+            f"a {type(estimator).__name__} gives no probabilities (predict_proba)"
+        )
+    classes = np.asarray(estimator.classes_).tolist()
+    task = "binary" if len(classes) == 2 else "multiclass"
+    return Contract([str(name) for name in names], {}, task, classes)
 
 
 def predict_scores(estimator: NativeModel, features: np.ndarray) -> np.ndarray:

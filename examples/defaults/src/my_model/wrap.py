@@ -1,0 +1,329 @@
+"""Wrap a model trained elsewhere as this project's model, log and register it.
+
+    python -m my_model.wrap --model FILE
+        [--data PATH.csv|.parquet --target COLUMN] [--exclude COLUMN ...]
+        [--optional COLUMN ...] [--eval-data PATH] [--promote auto|always|never]
+        [--typed-signature] [--experiment NAME] [--registered-model-name NAME]
+
+The input contract comes from the model file itself (`estimator.contract`):
+its features in order, which are categorical and their categories in the
+model's own order. `--data` is optional reference data: with it the model
+is evaluated, profiled for drift and given class labels (sorted labels map
+to the model's classes 0..n-1); without it, it is logged from the file alone.
+The model is then logged exactly as `train` logs one. The last line printed
+is the URI of the logged model; any problem is one line on stderr, exit 2,
+and leaves nothing logged or registered.
+"""
+
+import argparse
+import hashlib
+import math
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from mlflow.models.model import ModelInfo
+
+from . import drift, estimator, promotion
+from .evaluation import log_evaluation
+from .logged_model import log_model
+from .model import Model
+from .preprocessing import Contract, Preprocessor
+from .train import (
+    DEFAULT_EXPERIMENT,
+    DEFAULT_REGISTERED_MODEL_NAME,
+    DEFAULT_TARGET,
+    INPUT_EXAMPLE_ROWS,
+    DataError,
+    check_columns,
+    evaluation_data,
+    load_data,
+    log_dataset,
+    logger,
+    model_signature,
+    show_progress,
+)
+
+#: The task this project was generated for.
+TASK = "binary"
+
+
+class WrapError(DataError):
+    """The model file cannot be wrapped as this project's model."""
+
+
+def read_model(path: Path) -> tuple[estimator.NativeModel, Contract]:
+    """Load the model file and read its contract; refuse what does not fit."""
+    if not path.is_file():
+        raise WrapError(f"--model {path} does not exist")
+    try:
+        native = estimator.load_trained(path)
+        contract = estimator.contract(native)
+    except ValueError as error:
+        raise WrapError(str(error)) from None
+    if contract.task != TASK:
+        raise WrapError(
+            f"{path.name} is a {contract.task} model; this project's task is "
+            f"{TASK!r}: generate a project with task={contract.task} to wrap it"
+        )
+    return native, contract
+
+
+def labelled(contract: Contract, labels: pd.Series | None) -> list:
+    """Return the class labels: the model's own, or those of `labels`.
+
+    A model that knows its classes only as 0..n-1 gets the sorted labels of
+    the reference data, the convention of XGBoost's and LightGBM's scikit-learn
+    estimators (`LabelEncoder`).
+    """
+    if labels is None:
+        return contract.classes
+    found = np.unique(labels.dropna()).tolist()
+    if contract.classes == list(range(len(contract.classes))):
+        if len(found) != len(contract.classes):
+            raise WrapError(
+                f"the model has {len(contract.classes)} classes; the data's target "
+                f"has {len(found)}: {found}"
+            )
+        return found
+    unknown = sorted({str(label) for label in found} - set(map(str, contract.classes)))
+    if unknown:
+        raise WrapError(
+            f"the data's target has labels {unknown} the model does not know; "
+            f"its classes: {contract.classes}"
+        )
+    return contract.classes
+
+
+def example(contract: Contract, rows: int = INPUT_EXAMPLE_ROWS) -> pd.DataFrame:
+    """Return an input example from the contract alone: zeros, first categories."""
+    columns = {}
+    for name in contract.features:
+        known = contract.categories.get(name)
+        columns[name] = [known[0] if known else 0.0] * rows
+    return pd.DataFrame(columns)
+
+
+def with_data_names(contract: Contract, columns: list[str]) -> Contract:
+    """Return the contract with each feature named as the data names it.
+
+    Some frameworks store a cleaned name (LightGBM writes `size cm` as
+    `size_cm`): a feature the data lacks takes the one data column whose
+    cleaned name is the same.
+    """
+
+    def cleaned(name: str) -> str:
+        return re.sub(r"\W", "_", name)
+
+    renamed = {}
+    for name in contract.features:
+        if name in columns:
+            continue
+        matches = [column for column in columns if cleaned(column) == cleaned(name)]
+        if len(matches) == 1:
+            renamed[name] = matches[0]
+    if not renamed:
+        return contract
+    return replace(
+        contract,
+        features=[renamed.get(name, name) for name in contract.features],
+        categories={
+            renamed.get(name, name): known
+            for name, known in contract.categories.items()
+        },
+    )
+
+
+def sha256(path: Path) -> str:
+    """Return the file's SHA-256, as hex."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def wrap(
+    model_file: Path,
+    data: Path | None = None,
+    target: str = DEFAULT_TARGET,
+    experiment: str = DEFAULT_EXPERIMENT,
+    registered_model_name: str = DEFAULT_REGISTERED_MODEL_NAME,
+    exclude: Sequence[str] = (),
+    optional: Sequence[str] = (),
+    eval_data: Path | None = None,
+    promote: str = "auto",
+    typed_signature: bool = False,
+) -> ModelInfo:
+    """Wrap `model_file`, log it as `train` logs a model; register it when named.
+
+    Everything is checked before anything is logged: an error leaves no run,
+    no model and no registered version.
+    """
+    native, contract = read_model(model_file)
+    check_columns("--optional", optional, contract.features)
+    features = labels = None
+    if data is not None:
+        features, labels = load_data(data, target, exclude)
+        contract = with_data_names(contract, list(features.columns))
+        missing = [
+            name
+            for name in contract.features
+            if name not in features.columns and name not in optional
+        ]
+        if missing:
+            raise WrapError(f"--data {data} lacks the model's feature(s) {missing}")
+        features = features.reindex(columns=contract.features)
+    if eval_data is not None:
+        if features is None:
+            raise WrapError("--eval-data needs --data (the reference data)")
+        eval_features, eval_labels = evaluation_data(
+            eval_data, target, exclude, features, optional
+        )
+    else:
+        eval_features, eval_labels = features, labels
+    preprocessor = Preprocessor(
+        features=contract.features,
+        categories=contract.categories,
+        optional=[name for name in contract.features if name in optional],
+        classes=labelled(contract, labels),
+    )
+    model = Model(preprocessor, native)
+    sample = (
+        preprocessor.canonical(features.head(100))
+        if features is not None
+        else example(contract)
+    )
+    signature = model_signature(model, sample, typed_signature)
+    metadata = {"wrapped_file": model_file.name, "wrapped_sha256": sha256(model_file)}
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run():
+        mlflow.log_params(metadata)
+        metrics: dict[str, float] = {}
+        digest = ""
+        if features is not None:
+            log_dataset(features, labels, str(data), "reference")
+            digest = log_dataset(
+                eval_features, eval_labels, str(eval_data or data), "evaluation"
+            )
+            try:
+                metrics = log_evaluation(model, eval_features, eval_labels)
+            except ValueError as error:
+                raise DataError(f"cannot evaluate: {error}") from error
+            metadata.update(
+                drift.as_metadata(drift.profile(model, features, labels, eval_features))
+            )
+        info = log_model(
+            model,
+            signature=signature,
+            input_example=sample.head(INPUT_EXAMPLE_ROWS),
+            registered_model_name=registered_model_name or None,
+            metadata=metadata,
+        )
+    for name, value in metrics.items():
+        logger.info(f"{name}: {value:.4f}")
+    if registered_model_name:
+        empty = pd.DataFrame(columns=contract.features)
+        promotion.promote(
+            registered_model_name,
+            str(info.registered_model_version),
+            model,
+            empty if eval_features is None else eval_features,
+            pd.Series(dtype=object) if eval_labels is None else eval_labels,
+            metrics.get(promotion.PROMOTION_METRIC, math.nan),
+            promote,
+            digest,
+        )
+    return info
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Parse the command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--model",
+        type=Path,
+        required=True,
+        help="the fitted model, saved with its framework's own API "
+        "(XGBoost .json or .ubj from save_model)",
+    )
+    parser.add_argument("--data", type=Path, help="reference data, CSV or Parquet")
+    parser.add_argument(
+        "--target", default=DEFAULT_TARGET, help="target column (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--exclude",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="columns of --data that are not features, such as ids",
+    )
+    parser.add_argument(
+        "--optional",
+        nargs="+",
+        action="extend",
+        default=[],
+        metavar="COLUMN",
+        help="features a request may leave out (scored as missing)",
+    )
+    parser.add_argument(
+        "--eval-data",
+        type=Path,
+        help="CSV or Parquet file to evaluate on (default: --data)",
+    )
+    parser.add_argument(
+        "--promote",
+        choices=promotion.MODES,
+        default="auto",
+        help="auto: @champion only if at least as good as the current one; "
+        "always; never (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--typed-signature",
+        action="store_true",
+        help="declare the input columns as double and string in the signature",
+    )
+    parser.add_argument(
+        "--experiment",
+        default=DEFAULT_EXPERIMENT,
+        help="MLflow experiment (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--registered-model-name",
+        default=DEFAULT_REGISTERED_MODEL_NAME,
+        help='registry name; "" skips registration (default: %(default)r)',
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: print the logged model's URI last."""
+    args = parse_args(argv)
+    show_progress()
+    try:
+        info = wrap(
+            args.model,
+            args.data,
+            args.target,
+            args.experiment,
+            args.registered_model_name,
+            exclude=args.exclude,
+            optional=args.optional,
+            eval_data=args.eval_data,
+            promote=args.promote,
+            typed_signature=args.typed_signature,
+        )
+    except (DataError, promotion.PromotionError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(info.model_uri)
+
+
+if __name__ == "__main__":
+    main()
