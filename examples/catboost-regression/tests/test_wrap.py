@@ -13,19 +13,23 @@ from claim_cost.drift import DriftMonitor
 from claim_cost.logged_model import unwrap
 from claim_cost.wrap import WrapError, main, wrap
 
+#: The notebook's category order: not alphabetical, not by frequency.
+COLOURS = ["red", "green", "blue"]
+
 
 def notebook_frame() -> pd.DataFrame:
-    """A notebook's training frame: gaps, an integer column."""
+    """A notebook's training frame: gaps, an integer column, a categorical."""
     rng = np.random.default_rng(7)
     rows = 400
     frame = pd.DataFrame(
         {
+            "colour": pd.Categorical(rng.choice(COLOURS, rows), categories=COLOURS),
             "size cm": rng.normal(10.0, 3.0, rows),
             "item count": rng.integers(0, 5, rows),
         }
     )
     frame.loc[::9, "size cm"] = np.nan
-    signal = frame["size cm"].fillna(10.0) + 0.5 * frame["item count"]
+    signal = frame["size cm"].fillna(10.0) + 3.0 * (frame["colour"] == "red")
     frame["target"] = 2.0 * signal + rng.normal(0.0, 0.1, rows)
     return frame
 
@@ -45,7 +49,8 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
         else catboost.CatBoostClassifier
     )
     fitted = kind(iterations=30, verbose=False, allow_writing_files=False)
-    fitted.fit(features, frame["target"] if task != "regression" else target)
+    labels = frame["target"] if task != "regression" else target
+    fitted.fit(features, labels, cat_features=["colour"])
     path = directory / "notebook.cbm"
     fitted.save_model(str(path))
     return fitted, path
@@ -82,6 +87,10 @@ def shapes(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "columns reordered": features[list(reversed(features.columns))],
         "integers as floats": features.astype({"item count": "float64"}),
     }
+    shaped["categories as strings"] = features.astype({"colour": object})
+    shaped["categoricals in another order"] = features.assign(
+        colour=features["colour"].cat.reorder_categories(sorted(COLOURS))
+    )
     return shaped
 
 
@@ -95,6 +104,19 @@ def test_the_wrapped_model_predicts_what_the_notebook_model_predicts(
             unwrap(wrapped).scores(shaped), expected, rtol=1e-4, atol=1e-5, err_msg=name
         )
     wrapped.predict(shapes(frame)["integers as floats"])  # the pyfunc's own path
+
+
+def test_an_unseen_category_scores_as_the_model_says(
+    notebook: tuple, wrapped: mlflow.pyfunc.PyFuncModel
+) -> None:
+    frame, fitted, _ = notebook
+    features = frame.drop(columns="target").head(5)
+    unseen = features.astype({"colour": object}).assign(colour="purple")
+    # The model encodes its own categories, with its own rule for unseen ones.
+    expected = native_scores(fitted, unseen)
+    np.testing.assert_allclose(
+        unwrap(wrapped).scores(unseen), expected, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_an_absent_feature_is_refused_in_one_line(

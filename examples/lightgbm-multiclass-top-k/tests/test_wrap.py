@@ -100,18 +100,17 @@ def test_the_wrapped_model_predicts_what_the_notebook_model_predicts(
     wrapped.predict(shapes(frame)["integers as floats"])  # the pyfunc's own path
 
 
-def test_an_unseen_category_scores_as_missing(
+def test_an_unseen_category_scores_as_the_model_says(
     notebook: tuple, wrapped: mlflow.pyfunc.PyFuncModel
 ) -> None:
     frame, fitted, _ = notebook
     features = frame.drop(columns="target").head(5)
     unseen = features.astype({"colour": object}).assign(colour="purple")
+    # Unseen categories score as missing.
     missing = features.assign(colour=pd.Categorical([None] * 5, categories=COLOURS))
+    expected = native_scores(fitted, missing)
     np.testing.assert_allclose(
-        unwrap(wrapped).scores(unseen),
-        native_scores(fitted, missing),
-        rtol=1e-4,
-        atol=1e-5,
+        unwrap(wrapped).scores(unseen), expected, rtol=1e-4, atol=1e-5
     )
 
 

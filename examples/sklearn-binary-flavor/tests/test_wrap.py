@@ -1,5 +1,6 @@
 """Wrap a model trained elsewhere: the contract is read from the model file."""
 
+import operator
 from pathlib import Path
 
 import mlflow
@@ -8,30 +9,35 @@ import pandas as pd
 import pytest
 import skops.io
 from mlflow.exceptions import MlflowException
+from sklearn.compose import make_column_transformer
 from sklearn.ensemble import (
     HistGradientBoostingClassifier,
     HistGradientBoostingRegressor,
 )
 from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
 from churn_risk.drift import DriftMonitor
 from churn_risk.logged_model import unwrap
 from churn_risk.wrap import WrapError, main, wrap
 
+#: The notebook's category order: not alphabetical, not by frequency.
+COLOURS = ["red", "green", "blue"]
+
 
 def notebook_frame() -> pd.DataFrame:
-    """A notebook's training frame: gaps, an integer column."""
+    """A notebook's training frame: gaps, an integer column, a categorical."""
     rng = np.random.default_rng(7)
     rows = 400
     frame = pd.DataFrame(
         {
+            "colour": pd.Categorical(rng.choice(COLOURS, rows), categories=COLOURS),
             "size cm": rng.normal(10.0, 3.0, rows),
             "item count": rng.integers(0, 5, rows),
         }
     )
     frame.loc[::9, "size cm"] = np.nan
-    signal = frame["size cm"].fillna(10.0) + 0.5 * frame["item count"]
+    signal = frame["size cm"].fillna(10.0) + 3.0 * (frame["colour"] == "red")
     frame["target"] = np.where(signal > signal.median(), "yes", "no")
     return frame
 
@@ -50,7 +56,11 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
         if task == "regression"
         else HistGradientBoostingClassifier
     )
-    fitted = kind(max_iter=30).fit(features, target)
+    encode = make_column_transformer(
+        (OneHotEncoder(handle_unknown="ignore"), ["colour"]),
+        remainder="passthrough",
+    )
+    fitted = make_pipeline(encode, kind(max_iter=30)).fit(features, target)
     path = directory / "notebook.skops"
     skops.io.dump(fitted, path)
     return fitted, path
@@ -87,6 +97,10 @@ def shapes(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
         "columns reordered": features[list(reversed(features.columns))],
         "integers as floats": features.astype({"item count": "float64"}),
     }
+    shaped["categories as strings"] = features.astype({"colour": object})
+    shaped["categoricals in another order"] = features.assign(
+        colour=features["colour"].cat.reorder_categories(sorted(COLOURS))
+    )
     return shaped
 
 
@@ -100,6 +114,19 @@ def test_the_wrapped_model_predicts_what_the_notebook_model_predicts(
             unwrap(wrapped).scores(shaped), expected, rtol=1e-4, atol=1e-5, err_msg=name
         )
     wrapped.predict(shapes(frame)["integers as floats"])  # the pyfunc's own path
+
+
+def test_an_unseen_category_scores_as_the_model_says(
+    notebook: tuple, wrapped: mlflow.pyfunc.PyFuncModel
+) -> None:
+    frame, fitted, _ = notebook
+    features = frame.drop(columns="target").head(5)
+    unseen = features.astype({"colour": object}).assign(colour="purple")
+    # The model encodes its own categories, with its own rule for unseen ones.
+    expected = native_scores(fitted, unseen)
+    np.testing.assert_allclose(
+        unwrap(wrapped).scores(unseen), expected, rtol=1e-4, atol=1e-5
+    )
 
 
 def test_an_absent_feature_is_refused_in_one_line(
@@ -175,13 +202,16 @@ def test_data_without_a_model_feature_is_refused(
         wrap(path, data, registered_model_name="")
 
 
-def test_a_pipeline_is_refused_in_one_line(notebook: tuple, tmp_path: Path) -> None:
+def test_types_outside_scikit_learn_need_trust(
+    notebook: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     frame, _, _ = notebook
-    features = frame.drop(columns="target").fillna(0.0)
-    target = frame["target"]
-    pipeline = make_pipeline(StandardScaler(), HistGradientBoostingClassifier())
-    pipeline.fit(features, target if "binary" != "regression" else target > 0)
+    features = frame.drop(columns=["target", "colour"])
+    step = FunctionTransformer(operator.abs, feature_names_out="one-to-one")
+    pipeline = make_pipeline(step, HistGradientBoostingRegressor(max_iter=5))
     path = tmp_path / "pipeline.skops"
-    skops.io.dump(pipeline, path)
-    with pytest.raises(WrapError, match="Pipeline is not wrapped yet"):
-        wrap(path, registered_model_name="")
+    skops.io.dump(pipeline.fit(features, features["size cm"].fillna(0.0)), path)
+    with pytest.raises(SystemExit):
+        main(["--model", str(path), "--registered-model-name", ""])
+    error = capsys.readouterr().err.strip()
+    assert "_operator.abs" in error and "--trust-types" in error and "\n" not in error

@@ -20,6 +20,8 @@ MAX_CATEGORIES = 1024
 SMALL_BATCH_ROWS = 1_000
 #: Category code CatBoost sees for missing and unknown values.
 MISSING_CODE = -1
+#: Category text a wrapped model sees for a missing value (as `astype(str)`).
+MISSING_TEXT = "nan"
 
 NativeModel = catboost.CatBoostRegressor
 
@@ -87,9 +89,15 @@ def _data(model: NativeModel, features: np.ndarray) -> object:
     """Hand the float32 matrix to CatBoost in its fastest accepted form.
 
     Without categorical columns that is the matrix itself. With them, an object
-    array for small batches and a DataFrame for large ones (measured).
+    array for small batches and a DataFrame for large ones (measured). A
+    wrapped model's frame of text categories goes as it is, missing as "nan".
     """
     columns = model.get_cat_feature_indices()
+    if isinstance(features, pd.DataFrame):  # a wrapped model's text categories
+        names = features.columns[columns]
+        return features.astype(dict.fromkeys(names, object)).fillna(
+            dict.fromkeys(names, MISSING_TEXT)
+        )
     if not columns:
         return features
     if len(features) >= SMALL_BATCH_ROWS:
@@ -118,7 +126,9 @@ def contract(model: NativeModel) -> Contract:
     """Read features, task and classes (CatBoost keeps its class labels).
 
     CatBoost keeps no categories, only hashes of them: a model with
-    `cat_features` is refused until its raw strings can be passed through.
+    `cat_features` is given their text as it is (`raw`), a missing value as
+    "nan" (what `astype(str)` makes of it), and keeps its own rule for
+    unseen categories.
     """
     names = list(model.feature_names_ or [])
     if names == [str(index) for index in range(len(names))]:
@@ -126,12 +136,7 @@ def contract(model: NativeModel) -> Contract:
             "the model has no feature names: fit it on a pandas DataFrame "
             "before save_model"
         )
-    if model.get_cat_feature_indices():
-        cat = [names[index] for index in model.get_cat_feature_indices()]
-        raise ValueError(
-            f"the model has cat_features {cat}, whose categories CatBoost does not "
-            "store; this project wraps CatBoost models with numeric features only"
-        )
+    text = [names[index] for index in model.get_cat_feature_indices()]
     loss = str(model.get_all_params().get("loss_function", "")).split(":")[0]
     if loss in ("Logloss", "CrossEntropy"):
         task = "binary"
@@ -142,7 +147,7 @@ def contract(model: NativeModel) -> Contract:
     else:
         raise ValueError(f"loss function {loss!r} is not one this project can serve")
     classes = [] if task == "regression" else np.asarray(model.classes_).tolist()
-    return Contract(names, {}, task, classes)
+    return Contract(names, dict.fromkeys(text, []), task, classes, raw=bool(text))
 
 
 def predict_scores(model: NativeModel, features: np.ndarray) -> np.ndarray:

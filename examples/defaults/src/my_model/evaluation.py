@@ -142,6 +142,9 @@ def permutation_importance(
 ) -> plt.Figure:
     """Plot how much `loss` grows when each feature column is shuffled."""
     matrix = model.preprocessor.transform(sample)
+    if isinstance(matrix, pd.DataFrame):  # a wrapped model that encodes its own
+        loss = on_frames(loss, matrix)
+        matrix = matrix.to_numpy(dtype=object)
     baseline = loss(matrix)
     rng = np.random.default_rng(0)
     importances = []
@@ -164,3 +167,15 @@ def permutation_importance(
     )
     figure.tight_layout()
     return figure
+
+
+def on_frames(
+    loss: Callable[[pd.DataFrame], float], like: pd.DataFrame
+) -> Callable[[np.ndarray], float]:
+    """Return `loss` of a matrix of values, as a frame with the columns of `like`."""
+    dtypes = like.dtypes
+
+    def framed(matrix: np.ndarray) -> float:
+        return loss(pd.DataFrame(matrix, columns=like.columns).astype(dtypes))
+
+    return framed

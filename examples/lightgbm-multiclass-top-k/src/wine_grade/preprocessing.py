@@ -68,6 +68,8 @@ class Contract:
     categories: dict[str, list[str]]
     task: str
     classes: list[str | int | float | bool]
+    #: Whether the model encodes its inputs itself (see `Preprocessor.raw`).
+    raw: bool = False
 
 
 @dataclass
@@ -78,6 +80,10 @@ class Preprocessor:
     categories: dict[str, list[str]]
     optional: list[str]
     classes: list[str | int | float | bool]
+    #: True for a wrapped model that encodes its inputs itself (a scikit-learn
+    #: Pipeline, CatBoost `cat_features`): `transform` then gives it a frame of
+    #: numbers and category text instead of a matrix of codes.
+    raw: bool = False
 
     @classmethod
     def fit(
@@ -172,15 +178,18 @@ class Preprocessor:
             )
         return codes
 
-    def transform(self, frame: pd.DataFrame) -> np.ndarray:
+    def transform(self, frame: pd.DataFrame) -> np.ndarray | pd.DataFrame:
         """Encode a frame as a C-contiguous float32 matrix in feature order.
 
-        Raises an `InputError` naming the column when a required feature
-        is absent (or every feature is), a feature appears twice, or a numeric
-        feature holds a value that is not a number.
+        A `raw` preprocessor returns a frame instead (see `_raw`). Raises an
+        `InputError` naming the column when a required feature is absent (or
+        every feature is), a feature appears twice, or a numeric feature
+        holds a value that is not a number.
         """
         if list(frame.columns) != self.features:
             frame = self._select(frame)
+        if self.raw:
+            return self._raw(frame)
         if self.categories:
             frame = frame.assign(
                 **{
@@ -218,6 +227,29 @@ class Preprocessor:
             )
         present = frame[[name for name in self.features if name in frame.columns]]
         return present.reindex(columns=self.features) if absent else present
+
+    def _raw(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return the features in order, as a model that encodes them reads them.
+
+        Numbers are float64, categories their text (`category_strings`);
+        missing values are NaN.
+        """
+        columns = {}
+        for name in self.features:
+            column = frame[name]
+            if name in self.categories:
+                text = category_strings(column).astype(object)
+                columns[name] = text.where(column.notna(), np.nan)
+                continue
+            try:
+                numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
+            except CONVERSION_ERRORS:
+                raise InputError(
+                    f"Column {name!r} must hold numbers; "
+                    f"got {first_non_number(column)!r:.40}"
+                ) from None
+            columns[name] = pd.Series(numbers, index=frame.index)
+        return pd.DataFrame(columns, index=frame.index)
 
     def _to_numeric(self, frame: pd.DataFrame) -> np.ndarray:
         """Convert column by column, naming the first value that is not a number."""

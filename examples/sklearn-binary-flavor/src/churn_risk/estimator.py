@@ -4,12 +4,13 @@ from pathlib import Path
 
 import mlflow
 import numpy as np
+import pandas as pd
 import skops.io
 from mlflow.exceptions import MlflowException
 from sklearn.base import is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 
-from .preprocessing import Contract
+from .preprocessing import Contract, InputError, category_text
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.skops"
@@ -104,37 +105,61 @@ def load_trained(path: Path, trust: bool = False) -> NativeModel:
 
 
 def contract(estimator: NativeModel) -> Contract:
-    """Read features, task and classes (scikit-learn keeps its class labels).
+    """Read features, categories, task and classes (scikit-learn keeps labels).
 
-    The estimator must have been fitted on a DataFrame of numbers; a Pipeline,
-    or an estimator with categorical features, is refused in one line.
+    The estimator must have been fitted on a DataFrame. A `Pipeline` encodes
+    its inputs itself: the columns its encoders (`OneHotEncoder`,
+    `OrdinalEncoder`, ...) read are categories, the others numbers, and it is
+    given them as they are (`raw`); its encoders keep their own rule for
+    unseen categories.
     """
-    if hasattr(estimator, "steps") or not hasattr(estimator, "predict"):
-        raise ValueError(
-            f"a {type(estimator).__name__} is not wrapped yet: wrap its final "
-            "estimator fitted on numeric features"
-        )
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
         raise ValueError(
             "the estimator has no feature_names_in_: fit it on a pandas DataFrame"
         )
-    if np.any(getattr(estimator, "is_categorical_", None) or False):
+    names = [str(name) for name in names]
+    pipeline = hasattr(estimator, "steps")
+    flags = getattr(estimator, "is_categorical_", None)
+    if not pipeline and flags is not None and np.any(flags):
         raise ValueError(
-            "the estimator has categorical features; this project wraps "
-            "scikit-learn estimators with numeric features only"
+            "the estimator has categorical features: wrap a Pipeline that encodes "
+            "them (its first step a ColumnTransformer)"
         )
+    categories = encoded_categories(estimator, names) if pipeline else {}
     if not is_classifier(estimator):
-        return Contract([str(name) for name in names], {}, "regression", [])
+        return Contract(names, categories, "regression", [], raw=pipeline)
     if not hasattr(estimator, "predict_proba"):
         raise ValueError(
             f"a {type(estimator).__name__} gives no probabilities (predict_proba)"
         )
     classes = np.asarray(estimator.classes_).tolist()
     task = "binary" if len(classes) == 2 else "multiclass"
-    return Contract([str(name) for name in names], {}, task, classes)
+    return Contract(names, categories, task, classes, raw=pipeline)
+
+
+def encoded_categories(pipeline: object, names: list[str]) -> dict[str, list[str]]:
+    """Return the categories of the columns a pipeline's encoders read, by name."""
+    categories = {}
+    for _, step in getattr(pipeline, "steps", []):
+        for _, transformer, columns in getattr(step, "transformers_", []):
+            encoder = transformer
+            if hasattr(encoder, "steps"):
+                encoder = encoder.steps[-1][1]
+            known = getattr(encoder, "categories_", None)
+            if known is None or isinstance(columns, str):
+                continue
+            for column, values in zip(columns, known, strict=False):
+                name = names[column] if isinstance(column, int) else str(column)
+                categories[name] = [
+                    category_text(value) for value in values if not pd.isna(value)
+                ]
+    return categories
 
 
 def predict_scores(estimator: NativeModel, features: np.ndarray) -> np.ndarray:
     """Class probabilities, one column per class."""
-    return estimator.predict_proba(features)
+    try:
+        return estimator.predict_proba(features)
+    except ValueError as error:  # a wrapped Pipeline's encoder refuses a value
+        raise InputError(str(error).strip().splitlines()[0]) from None

@@ -34,7 +34,7 @@ from . import drift, estimator, promotion
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
-from .preprocessing import Contract, Preprocessor
+from .preprocessing import Contract, Preprocessor, category_strings
 from .train import (
     DEFAULT_EXPERIMENT,
     DEFAULT_REGISTERED_MODEL_NAME,
@@ -108,7 +108,10 @@ def example(contract: Contract, rows: int = INPUT_EXAMPLE_ROWS) -> pd.DataFrame:
     columns = {}
     for name in contract.features:
         known = contract.categories.get(name)
-        columns[name] = [known[0] if known else 0.0] * rows
+        if name not in contract.categories:
+            columns[name] = [0.0] * rows
+        else:
+            columns[name] = [known[0] if known else None] * rows
     return pd.DataFrame(columns)
 
 
@@ -140,6 +143,20 @@ def with_data_names(contract: Contract, columns: list[str]) -> Contract:
             for name, known in contract.categories.items()
         },
     )
+
+
+def with_data_categories(contract: Contract, features: pd.DataFrame) -> Contract:
+    """Fill in the categories a model that encodes its own inputs did not keep.
+
+    They come from the reference data, by frequency (`Preprocessor.fit`'s
+    rule): the model reads the text anyway, and the drift profile counts them.
+    """
+    categories = dict(contract.categories)
+    for name, known in contract.categories.items():
+        if not known and name in features.columns:
+            counts = category_strings(features[name].dropna()).value_counts()
+            categories[name] = counts.index[: estimator.MAX_CATEGORIES].tolist()
+    return replace(contract, categories=categories)
 
 
 def sha256(path: Path) -> str:
@@ -191,11 +208,14 @@ def wrap(
         )
     else:
         eval_features, eval_labels = features, labels
+    if contract.raw and features is not None:
+        contract = with_data_categories(contract, features)
     preprocessor = Preprocessor(
         features=contract.features,
         categories=contract.categories,
         optional=[name for name in contract.features if name in optional],
         classes=labelled(contract, labels),
+        raw=contract.raw,
     )
     model = Model(preprocessor, native)
     sample = (
