@@ -19,7 +19,10 @@ builds, and times on the same fitted model and the same data:
 - unwrapped: the same model's own `predict` (`logged_model.unwrap`): the
   model itself, input contract included, without pyfunc around it;
 - flavor (with `--packaging flavor`): `<package>.load_model(uri).predict`, the
-  flavor's own loader, against the pyfunc and raw paths.
+  flavor's own loader, against the pyfunc and raw paths;
+- wrapped: the same estimator fitted on a DataFrame as a notebook does, saved
+  with its framework's API and wrapped by the project's `wrap`, against the
+  native flavor (1 row) and that estimator's own `predict_proba` (100,000 rows).
 
 Also: cold load in a fresh interpreter, logged model size, `copier copy` time,
 the generated project's own test suite, the score CLI's rows per second with the
@@ -310,6 +313,27 @@ def framework_rows(result: Measured) -> list[Row]:
         ),
         compared(
             framework,
+            "1 row, wrapped (ms, median)",
+            one,
+            "wrapped",
+            3,
+            "wrapped/native <= 0.50",
+            baselines=False,
+        ),
+        over_own_model(
+            compared(
+                framework,
+                f"{many}, wrapped (s, median)",
+                large,
+                "wrapped",
+                3,
+                "",
+                baselines=False,
+            ),
+            large,
+        ),
+        compared(
+            framework,
             "cold load (s)",
             result.cold,
             "generated",
@@ -325,6 +349,12 @@ def over_model(row: Row, values: dict[str, float]) -> Row:
     """`row` with the generated pyfunc against the model itself as its target."""
     ratio = values["generated"] / values["unwrapped"]
     return (*row[:7], f"gen/unwrapped {ratio:.2f} (<= 1.10)")
+
+
+def over_own_model(row: Row, values: dict[str, float]) -> Row:
+    """`row` with the wrapped model against its notebook estimator's own call."""
+    ratio = values["wrapped"] / values["wrapped_raw"]
+    return (*row[:7], f"wrapped/own {ratio:.2f} (<= 1.10)")
 
 
 def flavor_rows(

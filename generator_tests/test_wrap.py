@@ -29,7 +29,9 @@ from mlflow import MlflowClient
 
 
 @pytest.mark.parametrize(
-    ("framework", "task"), list(product(FRAMEWORKS, TASKS)), ids="-".join
+    ("framework", "task"),
+    list(product(FRAMEWORKS, TASKS)),
+    ids=[f"{framework}-{task}" for framework, task in product(FRAMEWORKS, TASKS)],
 )
 def test_the_project_wraps_a_notebook_model(
     rendered: Callable[[dict], Path], framework: str, task: str

@@ -11,7 +11,10 @@ Fits the estimator the project builds, logs it with the project's `log_model`
 generated model answers what the estimator answers, and prints one JSON line:
 median seconds per call of one row (`one_row_ms`, in ms) and of a large frame
 (`large_s`) for raw, native, generated and unwrapped (and, for a flavor
-package, `flavor`: its own `load_model(uri).predict`); the logged sizes
+package, `flavor`: its own `load_model(uri).predict`), and for `wrapped`, the
+same estimator fitted on a DataFrame as a notebook does, saved natively and
+wrapped by the project's `wrap`, with `wrapped_raw`, that estimator's own
+`predict_proba` on the same frame; the logged sizes
 (`size_kb`) and the model URIs (`uris`) of native and generated.
 """
 
@@ -19,6 +22,7 @@ import argparse
 import importlib
 import json
 import statistics
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,6 +44,8 @@ class Fitted:
     estimator: object
     model: object
     sample: pd.DataFrame
+    train_x: pd.DataFrame
+    train_y: pd.Series
 
 
 def fit(package: str) -> Fitted:
@@ -62,7 +68,9 @@ def fit(package: str) -> Fitted:
     )
     model = model_module.Model(preprocessor, native_model)
     sample = preprocessor.canonical(train_x)
-    return Fitted(features, test_x, preprocessor, fitted, model, sample)
+    return Fitted(
+        features, test_x, preprocessor, fitted, model, sample, train_x, train_y
+    )
 
 
 def native_flavor_options(framework: str, estimator: object) -> dict:
@@ -106,6 +114,35 @@ def log_both(package: str, framework: str, fitted: Fitted) -> dict[str, str]:
             **native_flavor_options(framework, fitted.estimator),
         )
     return {"native": native_info.model_uri, "generated": generated_info.model_uri}
+
+
+def wrapped_notebook_model(
+    package: str, framework: str, fitted: Fitted, directory: Path
+) -> tuple[object, object]:
+    """Fit the project's estimator on a DataFrame as a notebook does, save it
+    natively and wrap it with the project's `wrap`; return the notebook's
+    estimator and the wrapped model, loaded."""
+    estimator = importlib.import_module(f"{package}.estimator")
+    wrap = importlib.import_module(f"{package}.wrap")
+    notebook = estimator.build_estimator().fit(fitted.train_x, fitted.train_y)
+    if framework == "xgboost":
+        path = directory / "notebook.json"
+        notebook.save_model(path)
+    elif framework == "lightgbm":
+        path = directory / "notebook.txt"
+        notebook.booster_.save_model(path)
+    elif framework == "catboost":
+        path = directory / "notebook.cbm"
+        notebook.save_model(str(path))
+    else:
+        import skops.io
+
+        path = directory / "notebook.skops"
+        skops.io.dump(notebook, path)
+    data = directory / "data.csv"
+    fitted.train_x.assign(target=fitted.train_y).to_csv(data, index=False)
+    info = wrap.wrap(path, data, registered_model_name="")
+    return notebook, mlflow.pyfunc.load_model(info.model_uri)
 
 
 def check_same_answers(generated: object, fitted: Fitted, frame: pd.DataFrame) -> None:
@@ -178,6 +215,19 @@ def main() -> None:
     package = importlib.import_module(args.package)
     if hasattr(package, "load_model"):  # packaging: flavor
         calls["flavor"] = package.load_model(uris["generated"]).predict
+    with tempfile.TemporaryDirectory() as directory:
+        notebook, wrapped = wrapped_notebook_model(
+            args.package, args.framework, fitted, Path(directory)
+        )
+    # The wrapped model against its own notebook estimator on a DataFrame.
+    calls["wrapped"] = wrapped.predict
+    calls["wrapped_raw"] = notebook.predict_proba
+    np.testing.assert_allclose(
+        wrapped.predict(large.head(1000)).to_numpy(),
+        notebook.predict_proba(large.head(1000)),
+        rtol=1e-4,
+        atol=1e-5,
+    )
     check_same_answers(generated, fitted, large.head(1000))
     one_row = median_seconds(calls, one, args.one_row_calls, warmup=20)
     result = {

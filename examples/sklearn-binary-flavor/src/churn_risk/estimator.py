@@ -107,11 +107,12 @@ def load_trained(path: Path, trust: bool = False) -> NativeModel:
 def contract(estimator: NativeModel) -> Contract:
     """Read features, categories, task and classes (scikit-learn keeps labels).
 
-    The estimator must have been fitted on a DataFrame. A `Pipeline` encodes
+    The estimator must have been fitted on a DataFrame, and is given one as it
+    was (`raw`): float64 numbers, which its split thresholds were learnt on
+    (as float32 a value at a threshold can cross it). A `Pipeline` encodes
     its inputs itself: the columns its encoders (`OneHotEncoder`,
-    `OrdinalEncoder`, ...) read are categories, the others numbers, and it is
-    given them as they are (`raw`); its encoders keep their own rule for
-    unseen categories.
+    `OrdinalEncoder`, ...) read are categories, the others numbers; its
+    encoders keep their own rule for unseen categories.
     """
     names = getattr(estimator, "feature_names_in_", None)
     if names is None:
@@ -128,14 +129,14 @@ def contract(estimator: NativeModel) -> Contract:
         )
     categories = encoded_categories(estimator, names) if pipeline else {}
     if not is_classifier(estimator):
-        return Contract(names, categories, "regression", [], raw=pipeline)
+        return Contract(names, categories, "regression", [], raw=True)
     if not hasattr(estimator, "predict_proba"):
         raise ValueError(
             f"a {type(estimator).__name__} gives no probabilities (predict_proba)"
         )
     classes = np.asarray(estimator.classes_).tolist()
     task = "binary" if len(classes) == 2 else "multiclass"
-    return Contract(names, categories, task, classes, raw=pipeline)
+    return Contract(names, categories, task, classes, raw=True)
 
 
 def encoded_categories(pipeline: object, names: list[str]) -> dict[str, list[str]]:
