@@ -205,6 +205,10 @@ def promotion_lock(client: MlflowClient, name: str) -> Iterator[None]:
             )
             break
         except MlflowException as error:
+            # MLflow's SQL store, refused the name, looks the holder up to say
+            # so: one that released it meanwhile is "not found". Try again.
+            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
+                continue
             if error.error_code != "RESOURCE_ALREADY_EXISTS":
                 raise
         try:
