@@ -168,16 +168,21 @@ def test_a_model_of_another_task_is_refused_in_one_line(
     assert not mlflow.search_registered_models(filter_string="name = 'never-made'")
 
 
+@pytest.mark.parametrize(
+    ("suffix", "said"),
+    [(".cbm", "cbm"), (".json", "framework=xgboost")],
+)
 def test_a_file_that_is_not_a_model_is_refused_in_one_line(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], suffix: str, said: str
 ) -> None:
-    path = tmp_path / "notebook.cbm"
+    path = tmp_path / f"notebook{suffix}"
     path.write_text("not a model")
     with pytest.raises(SystemExit) as exit_:
         main(["--model", str(path), "--registered-model-name", ""])
     assert exit_.value.code == 2
     error = capsys.readouterr().err.strip()
     assert error.startswith("error: ") and "\n" not in error
+    assert said in error
 
 
 def test_data_without_a_model_feature_is_refused(

@@ -50,8 +50,18 @@ from .train import (
     show_progress,
 )
 
-#: The task this project was generated for.
+#: The task and framework this project was generated for.
 TASK = "binary"
+FRAMEWORK = "sklearn"
+#: The file suffixes each framework's own API writes: a file this project's
+#: framework cannot read is named by the answer it would need.
+MODEL_SUFFIXES = {
+    ".json": "xgboost",
+    ".ubj": "xgboost",
+    ".txt": "lightgbm",
+    ".cbm": "catboost",
+    ".skops": "sklearn",
+}
 
 
 class WrapError(DataError):
@@ -68,6 +78,13 @@ def read_model(
         native = estimator.load_trained(path, trust)
         contract = estimator.contract(native)
     except ValueError as error:
+        other = MODEL_SUFFIXES.get(path.suffix, FRAMEWORK)
+        if other != FRAMEWORK:
+            raise WrapError(
+                f"{path.name} looks like a {other} model; this project's framework "
+                f"is {FRAMEWORK!r}: generate a project with framework={other} to "
+                "wrap it"
+            ) from None
         raise WrapError(str(error)) from None
     if contract.task != TASK:
         raise WrapError(
