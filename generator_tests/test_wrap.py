@@ -1,19 +1,21 @@
-"""Wrapping a model trained elsewhere: every framework with every task, over
-`mlflow models serve` (JSON and CSV) and the score CLI, and through the
-promotion gate against a champion that `train` made."""
+"""Wrapping a model trained elsewhere: each framework's wrapped notebook model
+over `mlflow models serve` (JSON and CSV) and the score CLI, and through the
+promotion gate against a champion that `train` made.
+
+Every framework with every task runs the project's own `tests/test_wrap.py`
+in the end-to-end suites (their answer sets cover each framework and task)."""
 
 import json
 import os
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from itertools import product
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from answer_sets import FRAMEWORKS, TASKS
+from answer_sets import FRAMEWORKS
 from helpers import (
     PYTHON,
     free_port,
@@ -21,26 +23,10 @@ from helpers import (
     package_name,
     project_env,
     run,
-    run_project_tests,
     run_script,
     running_server,
 )
 from mlflow import MlflowClient
-
-
-@pytest.mark.parametrize(
-    ("framework", "task"),
-    list(product(FRAMEWORKS, TASKS)),
-    ids=[f"{framework}-{task}" for framework, task in product(FRAMEWORKS, TASKS)],
-)
-def test_the_project_wraps_a_notebook_model(
-    rendered: Callable[[dict], Path], framework: str, task: str
-) -> None:
-    """The project's own wrap tests: a notebook model's predictions on every
-    frame shape, unseen categories, refusals, with and without --data."""
-    run_project_tests(
-        rendered({"framework": framework, "task": task}), "tests/test_wrap.py"
-    )
 
 
 def post(url: str, body: bytes, content_type: str) -> tuple[int, dict]:
