@@ -7,6 +7,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 
+from .errors import first_line
 from .preprocessing import Contract
 
 #: File name of the native model inside the logged model.
@@ -116,9 +117,9 @@ def _threads(features: np.ndarray) -> int:
 def load_trained(path: Path) -> NativeModel:
     """Load a model saved elsewhere with CatBoost's `save_model` (.cbm)."""
     try:
-        return NativeModel().load_model(str(path), format="cbm")
+        return load(path)
     except catboost.CatBoostError as error:
-        reason = str(error).strip().splitlines()[0]
+        reason = first_line(error)
         raise ValueError(f"{path.name} is not a CatBoost model: {reason}") from None
 
 

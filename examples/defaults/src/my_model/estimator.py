@@ -8,6 +8,7 @@ import mlflow
 import numpy as np
 import xgboost as xgb
 
+from .errors import first_line
 from .preprocessing import Contract, category_text
 
 #: File name of the native model inside the logged model.
@@ -115,9 +116,9 @@ def load_trained(path: Path) -> xgb.Booster:
             "save_model"
         )
     try:
-        return _with_one_thread_copy(xgb.Booster(model_file=path))
+        return load(path)
     except xgb.core.XGBoostError as error:
-        reason = str(error).strip().splitlines()[0]
+        reason = first_line(error)
         raise ValueError(f"{path.name} is not an XGBoost model: {reason}") from None
 
 

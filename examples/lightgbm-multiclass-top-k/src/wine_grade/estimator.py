@@ -6,6 +6,7 @@ import lightgbm as lgb
 import mlflow
 import numpy as np
 
+from .errors import first_line
 from .preprocessing import Contract, category_text
 
 #: File name of the native model inside the logged model.
@@ -80,9 +81,9 @@ OBJECTIVE_TASKS = {
 def load_trained(path: Path) -> lgb.Booster:
     """Load a model saved elsewhere with LightGBM's `save_model` (text)."""
     try:
-        return lgb.Booster(model_file=path)
+        return load(path)
     except lgb.basic.LightGBMError as error:
-        reason = str(error).strip().splitlines()[0]
+        reason = first_line(error)
         raise ValueError(f"{path.name} is not a LightGBM model: {reason}") from None
 
 

@@ -10,6 +10,7 @@ from mlflow.exceptions import MlflowException
 from sklearn.base import is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 
+from .errors import first_line
 from .preprocessing import Contract, InputError, category_text
 
 #: File name of the native model inside the logged model.
@@ -66,14 +67,19 @@ def save(estimator: NativeModel, path: Path) -> None:
 def load(path: Path) -> NativeModel:
     """Read an estimator written by `save`, trusting only scikit-learn's types."""
     untrusted = skops.io.get_untrusted_types(file=path)
-    foreign = [
+    foreign = foreign_types(untrusted)
+    if foreign:
+        raise MlflowException(f"Refusing to load {path}: unexpected types {foreign}")
+    return skops.io.load(path, trusted=untrusted)
+
+
+def foreign_types(untrusted: list[str]) -> list[str]:
+    """Return the types of `untrusted` outside scikit-learn, NumPy and builtins."""
+    return [
         name
         for name in untrusted
         if not name.startswith(TRUSTED_MODULES) and name not in TRUSTED_TYPES
     ]
-    if foreign:
-        raise MlflowException(f"Refusing to load {path}: unexpected types {foreign}")
-    return skops.io.load(path, trusted=untrusted)
 
 
 def load_trained(path: Path, trust: bool = False) -> NativeModel:
@@ -91,11 +97,7 @@ def load_trained(path: Path, trust: bool = False) -> NativeModel:
         untrusted = skops.io.get_untrusted_types(file=path)
     except Exception as error:  # skops raises what its zip and JSON readers do
         raise ValueError(f"{path.name} is not a skops file: {error}") from None
-    foreign = [
-        name
-        for name in untrusted
-        if not name.startswith(TRUSTED_MODULES) and name not in TRUSTED_TYPES
-    ]
+    foreign = foreign_types(untrusted)
     if foreign and not trust:
         raise ValueError(
             f"{path.name} holds types outside scikit-learn: {foreign}; "
@@ -163,4 +165,4 @@ def predict_scores(estimator: NativeModel, features: np.ndarray) -> np.ndarray:
     try:
         return estimator.predict_proba(features)
     except ValueError as error:  # a wrapped Pipeline's encoder refuses a value
-        raise InputError(str(error).strip().splitlines()[0]) from None
+        raise InputError(first_line(error)) from None

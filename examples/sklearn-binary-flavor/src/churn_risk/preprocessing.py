@@ -241,28 +241,15 @@ class Preprocessor:
                 text = category_strings(column).astype(object)
                 columns[name] = text.where(column.notna(), np.nan)
                 continue
-            try:
-                numbers = column.to_numpy(dtype=np.float64, na_value=np.nan)
-            except CONVERSION_ERRORS:
-                raise InputError(
-                    f"Column {name!r} must hold numbers; "
-                    f"got {first_non_number(column)!r:.40}"
-                ) from None
+            numbers = as_numbers(name, column, np.float64)
             columns[name] = pd.Series(numbers, index=frame.index)
         return pd.DataFrame(columns, index=frame.index)
 
     def _to_numeric(self, frame: pd.DataFrame) -> np.ndarray:
         """Convert column by column, naming the first value that is not a number."""
-        columns = []
-        for name in self.features:
-            try:
-                columns.append(frame[name].to_numpy(dtype=np.float32, na_value=np.nan))
-            except CONVERSION_ERRORS:
-                raise InputError(
-                    f"Column {name!r} must hold numbers; "
-                    f"got {first_non_number(frame[name])!r:.40}"
-                ) from None
-        return np.column_stack(columns)
+        return np.column_stack(
+            [as_numbers(name, frame[name], np.float32) for name in self.features]
+        )
 
     def save(self, path: Path) -> None:
         """Write the fitted state as JSON."""
@@ -272,6 +259,16 @@ class Preprocessor:
     def load(cls, path: Path) -> "Preprocessor":
         """Read the fitted state written by `save`."""
         return cls(**json.loads(path.read_text()))
+
+
+def as_numbers(name: str, column: pd.Series, dtype: type) -> np.ndarray:
+    """Return `column` as numbers of `dtype`; refuse one that is not, naming it."""
+    try:
+        return column.to_numpy(dtype=dtype, na_value=np.nan)
+    except CONVERSION_ERRORS:
+        raise InputError(
+            f"Column {name!r} must hold numbers; got {first_non_number(column)!r:.40}"
+        ) from None
 
 
 def is_string_like(column: pd.Series) -> bool:
