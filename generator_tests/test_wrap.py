@@ -1,6 +1,7 @@
 """Wrapping a model trained elsewhere: each framework's wrapped notebook model
-over `mlflow models serve` (JSON and CSV) and the score CLI, and through the
-promotion gate against a champion that `train` made.
+over `mlflow models serve` (JSON and CSV) and the score CLI; those that take a
+frame of category text (scikit-learn, CatBoost) on Spark and MLServer (V2); and
+through the promotion gate against a champion that `train` made.
 
 Every framework with every task runs the project's own `tests/test_wrap.py`
 in the end-to-end suites (their answer sets cover each framework and task)."""
@@ -163,3 +164,93 @@ def test_a_wrapped_model_goes_through_the_gate_against_a_trained_champion(
     assert (tags["promotion.decision"] == "promoted") == better, lines["clean"]
     champion = client.get_model_version_by_alias(name, "champion").version
     assert champion == ("3" if better else "1")
+
+
+def v2_request(frame: pd.DataFrame) -> dict:
+    """A V2 request as a client writes it: one input per column, gaps as null."""
+    inputs = []
+    for name in frame.columns:
+        column = frame[name]
+        text = column.dtype == object
+        values = column.astype(object).where(column.notna(), None).tolist()
+        inputs.append(
+            {
+                "name": name,
+                "datatype": "BYTES" if text else "FP64",
+                "shape": [len(frame), 1],
+                "data": values,
+            }
+        )
+    return {"inputs": inputs}
+
+
+@pytest.mark.spark
+@pytest.mark.parametrize("framework", ["sklearn", "catboost"])
+def test_a_wrapped_model_scores_alike_on_spark_and_mlserver(
+    rendered: Callable[[dict], Path], tmp_path: Path, framework: str
+) -> None:
+    """The two frameworks whose wrapped model takes a frame of numbers and
+    category text (a Pipeline, CatBoost's cat_features): the Spark engine and
+    a V2 client get what the notebook's model predicts."""
+    project = rendered({"framework": framework})
+    package = package_name(project)
+    env = project_env(
+        project, MLFLOW_TRACKING_URI=f"sqlite:///{tmp_path / 'mlflow.db'}"
+    )
+    model_file = last_line(
+        run_script(
+            "notebook_model", framework, "binary", str(tmp_path), cwd=tmp_path, env=env
+        )
+    )
+    uri = last_line(
+        run(
+            [PYTHON, "-m", f"{package}.wrap", "--model", model_file]
+            + ["--data", str(tmp_path / "data.csv"), "--registered-model-name", ""],
+            cwd=tmp_path,
+            env=env,
+        )
+    )
+    expected = np.asarray(json.loads((tmp_path / "expected.json").read_text()))
+    requests = pd.read_csv(tmp_path / "requests.csv", dtype={"colour": object})
+    source = tmp_path / "requests.parquet"
+    requests.assign(row=range(len(requests))).to_parquet(source, index=False)
+
+    output = tmp_path / "spark.parquet"
+    run(
+        [PYTHON, "-m", f"{package}.score", "--model-uri", uri, "--input", str(source)]
+        + ["--output", str(output), "--keep", "row"]
+        + ["--engine", "spark", "--spark-master", "local[2]"],
+        cwd=tmp_path,
+        env=env,
+    )
+    spark = pd.read_parquet(output).sort_values("row").drop(columns="row")
+    np.testing.assert_allclose(spark.to_numpy(), expected, rtol=1e-4, atol=1e-5)
+
+    folder = tmp_path / "serving"
+    run(
+        [PYTHON, "-m", f"{package}.kserve", "--model-uri", uri]
+        + ["--output", str(folder)],
+        cwd=tmp_path,
+        env=env,
+    )
+    port = free_port()
+    env.update(
+        MLSERVER_HTTP_PORT=str(port),
+        MLSERVER_GRPC_PORT=str(free_port()),
+        MLSERVER_METRICS_PORT=str(free_port()),
+    )
+    mlserver = str(Path(PYTHON).with_name("mlserver"))
+    url = f"http://127.0.0.1:{port}/v2/models/{package}"
+    with running_server(
+        [mlserver, "start", str(folder)], tmp_path, env, f"{url}/ready"
+    ):
+        body = json.dumps(v2_request(requests)).encode()
+        status, answer = post(f"{url}/infer", body, "application/json")
+        assert status == 200, answer
+        served = np.column_stack(
+            [np.asarray(output["data"], dtype=float) for output in answer["outputs"]]
+        )
+        np.testing.assert_allclose(served, expected, rtol=1e-4, atol=1e-5)
+        absent = json.dumps(v2_request(requests.drop(columns="size cm"))).encode()
+        status, answer = post(f"{url}/infer", absent, "application/json")
+        assert status == 400 and "size cm" in answer["error"], answer
