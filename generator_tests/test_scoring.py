@@ -180,8 +180,9 @@ def test_spark_engine_matches_local(
 def test_spark_engine_keeps_the_input_contract(
     rendered: Callable[[dict], Path], tmp_path: Path, signature: str
 ) -> None:
-    """Gaps in a gapless integer column, integers in a float column and an
-    absent optional column score on Spark exactly as locally, with the default
+    """Gaps in a gapless integer column, integers in a float column, an
+    absent optional column, Spark booleans and time-zone-aware timestamps (and
+    the same as CSV text) score on Spark exactly as locally, with the default
     signature and with `train --typed-signature`'s."""
     project = rendered({})
     env = project_env(
@@ -204,16 +205,32 @@ def test_spark_engine_keeps_the_input_contract(
     rows.loc[::4, "support calls"] = pd.NA
     rows["monthly spend"] = rows["monthly spend"].round().astype("int64")
     rows.insert(0, "row_id", range(len(rows)))
+    rows["auto renew"] = rows["auto renew"].astype("boolean")
+    rows["signup date"] = pd.to_datetime(rows["signup date"]).dt.tz_localize(
+        "America/New_York"
+    )
     source = tmp_path / "rows.parquet"
     rows.to_parquet(source, index=False)
-    common = ["--model-uri", uri, "--input", str(source), "--keep", "row_id"]
-    score(project, env, tmp_path, *common, "--output", str(tmp_path / "local.parquet"))
+    # The same rows as text: "True"/"False"/"" and "2023-05-01 00:00:00-04:00".
+    as_text = tmp_path / "rows.csv"
+    rows.to_csv(as_text, index=False)
+    outputs = {}
     spark_args = ["--engine", "spark", "--spark-master", "local[2]"]
-    output = tmp_path / "spark.parquet"
-    score(project, env, tmp_path, *common, "--output", str(output), *spark_args)
-    local = pd.read_parquet(tmp_path / "local.parquet")
-    spark = pd.read_parquet(output).sort_values("row_id").reset_index(drop=True)
-    pd.testing.assert_frame_equal(spark, local, check_dtype=False)
+    for name, path, engine in [
+        ("local", source, []),
+        ("spark", source, spark_args),
+        ("spark csv", as_text, spark_args),
+    ]:
+        output = tmp_path / f"{name}.parquet"
+        common = ["--model-uri", uri, "--input", str(path), "--keep", "row_id"]
+        score(project, env, tmp_path, *common, "--output", str(output), *engine)
+        # A kept column of a CSV is its text.
+        scored = pd.read_parquet(output).astype({"row_id": "int64"})
+        outputs[name] = scored.sort_values("row_id").reset_index(drop=True)
+    for name in ("spark", "spark csv"):
+        pd.testing.assert_frame_equal(
+            outputs[name], outputs["local"], check_dtype=False, obj=name
+        )
 
 
 @pytest.mark.spark

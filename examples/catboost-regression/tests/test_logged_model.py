@@ -157,6 +157,8 @@ def test_logged_metadata_gives_each_columns_type_and_the_optional_ones(
         "size cm": "number",
         "colour name": "string",
         "item count": "number",
+        "is member": "boolean",
+        "signup date": "date",
     }
     assert metadata["optional_inputs"] == ["size cm"]
 
@@ -190,6 +192,8 @@ def test_typed_signature_declares_doubles_strings_and_optional_columns(
         "size cm": ("double", False),
         "colour name": ("string", True),
         "item count": ("double", True),
+        "is member": ("double", True),
+        "signup date": ("string", True),
     }
 
 

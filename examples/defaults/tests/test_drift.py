@@ -132,10 +132,17 @@ def test_the_logged_model_carries_its_profile(
 ) -> None:
     loaded = mlflow.pyfunc.load_model(mixed_logged_uri)
     stored = json.loads(loaded.metadata.metadata[drift.PROFILE_KEY])
-    assert sorted(stored["features"]) == ["colour name", "item count", "size cm"]
+    assert {name: summary["kind"] for name, summary in stored["features"].items()} == {
+        "size cm": "number",
+        "colour name": "string",
+        "item count": "number",
+        "is member": "boolean",
+        "signup date": "date",
+    }
     features = mixed_frame.drop(columns="target")
     report = drift.check(mixed_logged_uri, [drawn_from(features)])
-    assert report.drifted == []
+    # Training rows may shift the predictions (the model is surer of them).
+    assert [name for name in report.drifted if name in stored["features"]] == []
 
 
 # --- The score CLI's --drift ---------------------------------------------------------

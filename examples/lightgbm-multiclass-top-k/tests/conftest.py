@@ -72,19 +72,32 @@ def test_features(
 
 @pytest.fixture(scope="session")
 def mixed_frame() -> pd.DataFrame:
-    """Numeric and string columns with missing values and spaces in their names."""
+    """Number, string, boolean and date columns with missing values and spaces
+    in their names: booleans with gaps (pandas reads them as objects) and dates
+    as ISO 8601 text, as a CSV gives them."""
     rng = np.random.default_rng(0)
     rows = 300
+    signup = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        rng.integers(0, 365, rows), unit="D"
+    )
     frame = pd.DataFrame(
         {
             "size cm": rng.normal(10.0, 3.0, rows),
             "colour name": rng.choice(["red", "green", "blue"], rows).astype(object),
             "item count": rng.integers(0, 5, rows),
+            "is member": rng.choice([True, False], rows).astype(object),
+            "signup date": signup.strftime("%Y-%m-%d").astype(object),
         }
     )
     frame.loc[::9, "size cm"] = np.nan
     frame.loc[::11, "colour name"] = None
-    signal = frame["size cm"].fillna(10.0) + 3.0 * (frame["colour name"] == "red")
+    frame.loc[::7, "is member"] = None
+    frame.loc[::13, "signup date"] = None
+    signal = (
+        frame["size cm"].fillna(10.0)
+        + 3.0 * (frame["colour name"] == "red")
+        + 2.0 * (frame["is member"] == True)  # noqa: E712 (a column of objects)
+    )
     frame["target"] = pd.qcut(signal, 3, labels=["low", "mid", "high"]).astype(str)
     return frame
 

@@ -4,9 +4,12 @@ with an `MlflowException` that names the column.
 
 Requests are drawn from a fitted model's own schema: columns dropped, added and
 reordered, missing values anywhere, every numeric dtype, numbers and unseen
-values in string columns, and text in numeric columns.
+values in string columns, text in numeric columns, booleans as True/False, 1/0
+or text, dates as ISO 8601 text with or without a time zone or as timestamps,
+and values that are neither.
 """
 
+import datetime
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,6 +28,15 @@ from wine_grade.train import fit_model
 #: Ways a client may send a numeric column; integer dtypes need whole numbers.
 NUMERIC_DTYPES = ("float64", "float32", "Float64", "object")
 WHOLE_NUMBER_DTYPES = ("int64", "int32", "Int64")
+#: Ways a client may send a boolean, by the value they stand for.
+BOOLEANS = {
+    True: [True, 1, 1.0, "true", "True", "TRUE", " true "],
+    False: [False, 0, 0.0, "false", "False", "FALSE"],
+}
+#: Values a boolean feature refuses.
+NOT_BOOLEANS = ["yes", 2, -1.0, "t"]
+#: Values a date feature refuses.
+NOT_DATES = ["soon", "31/01/2024", 20240131, 3.5]
 
 
 @dataclass
@@ -63,11 +75,54 @@ def as_dtype(values: pd.Series, dtype: str) -> pd.Series:
 
 
 @st.composite
+def boolean_cell(draw: st.DrawFn) -> tuple[object, bool | None]:
+    """A boolean as a client sends it, and the value it stands for."""
+    meaning = draw(st.sampled_from([True, False, None]))
+    if meaning is None:
+        return draw(st.sampled_from([None, np.nan, ""])), None
+    return draw(st.sampled_from(BOOLEANS[meaning])), meaning
+
+
+@st.composite
+def date_cell(draw: st.DrawFn) -> tuple[object, str | None]:
+    """A date as a client sends it, and its UTC time as ISO 8601 text."""
+    if draw(st.booleans()) and draw(st.booleans()):
+        return None, None
+    moment = draw(
+        st.datetimes(datetime.datetime(1990, 1, 1), datetime.datetime(2040, 1, 1))
+    ).replace(microsecond=0)
+    offset = draw(st.sampled_from([None, 0, 2, -5]))
+    utc = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    if offset is None:
+        form = draw(st.sampled_from(["date", "text", "timestamp"]))
+        if form == "date":
+            return moment.strftime("%Y-%m-%d"), moment.strftime("%Y-%m-%dT00:00:00")
+        return (utc if form == "text" else pd.Timestamp(moment)), utc
+    zone = datetime.timezone(datetime.timedelta(hours=offset))
+    local = moment.replace(tzinfo=datetime.UTC).astimezone(zone)
+    return local.isoformat(), utc
+
+
+@st.composite
 def requests(draw: st.DrawFn, preprocessor: Preprocessor) -> Request:
     """Draw a request from the schema `preprocessor` was fitted on."""
     rows = draw(st.integers(1, 6))
     canonical, frame = {}, {}
+    kinds = preprocessor.input_types()
+    faults = set()
     for name in preprocessor.features:
+        if kinds[name] in ("boolean", "date"):
+            cell = boolean_cell() if kinds[name] == "boolean" else date_cell()
+            cells = draw(st.lists(cell, min_size=rows, max_size=rows))
+            frame[name] = pd.Series([sent for sent, _ in cells], dtype=object)
+            canonical[name] = pd.Series([meant for _, meant in cells], dtype=object)
+            if draw(st.integers(0, 4)) == 0:
+                wrong = NOT_BOOLEANS if kinds[name] == "boolean" else NOT_DATES
+                frame[name][draw(st.integers(0, rows - 1))] = draw(
+                    st.sampled_from(wrong)
+                )
+                faults.add(name)
+            continue
         if name in preprocessor.categories:
             known = preprocessor.categories[name] or ["seen"]
             cell = st.one_of(
@@ -75,9 +130,13 @@ def requests(draw: st.DrawFn, preprocessor: Preprocessor) -> Request:
             )
             values = draw(st.lists(cell, min_size=rows, max_size=rows))
             frame[name] = pd.Series(values, dtype=object)
-            # Unseen categories are missing values.
+            # Unseen categories are missing values, or "other" in a column
+            # whose rarest categories were merged into it in training.
+            other = name in preprocessor.other
             seen = [
-                str(value) if value is not None and str(value) in known else None
+                str(value)
+                if value is not None and (other or str(value) in known)
+                else None
                 for value in values
             ]
             canonical[name] = pd.Series(seen, dtype=object)
@@ -91,10 +150,7 @@ def requests(draw: st.DrawFn, preprocessor: Preprocessor) -> Request:
             dtypes += ["Int64"] if gaps else list(WHOLE_NUMBER_DTYPES)
         frame[name] = as_dtype(canonical[name], draw(st.sampled_from(dtypes)))
     frame, canonical = pd.DataFrame(frame), pd.DataFrame(canonical)
-    faults = set()
-    numeric = [
-        name for name in preprocessor.features if name not in preprocessor.categories
-    ]
+    numeric = [name for name in preprocessor.features if kinds[name] == "number"]
     if numeric and draw(st.booleans()):
         name = draw(st.sampled_from(numeric))
         text = draw(st.text(min_size=1).filter(lambda text: not is_number(text)))
@@ -104,7 +160,7 @@ def requests(draw: st.DrawFn, preprocessor: Preprocessor) -> Request:
     dropped = st.lists(st.sampled_from(preprocessor.features), unique=True, max_size=2)
     for name in draw(dropped):
         frame = frame.drop(columns=name)
-        canonical[name] = None if name in preprocessor.categories else np.nan
+        canonical[name] = np.nan if kinds[name] == "number" else None
         faults.discard(name)
         if name not in preprocessor.optional:
             faults.add(name)
@@ -152,10 +208,36 @@ def check(
     pd.testing.assert_frame_equal(predict(reversed_order), result)
 
 
-def cast_integers(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cast as the README asks before a typed signature: integers to floats."""
+def cast_for_typed_signature(
+    frame: pd.DataFrame, preprocessor: Preprocessor
+) -> pd.DataFrame:
+    """Cast as the README asks before a typed signature: integers to floats,
+    booleans to 1.0/0.0 and dates to ISO 8601 text; other values as they are."""
     integers = frame.select_dtypes("integer").columns
-    return frame.astype(dict.fromkeys(integers, "float64"))
+    frame = frame.astype(dict.fromkeys(integers, "float64"))
+    flags = {
+        str(value).strip().lower(): float(meaning)
+        for meaning, values in BOOLEANS.items()
+        for value in values
+    }
+    for name, kind in preprocessor.input_types().items():
+        if name not in frame.columns:
+            continue
+        if kind == "boolean":
+            frame[name] = frame[name].map(
+                lambda value: (
+                    flags.get(str(value).strip().lower(), value)
+                    if not pd.isna(value) and value != ""
+                    else np.nan
+                )
+            )
+        elif kind == "date":
+            frame[name] = frame[name].map(
+                lambda value: (
+                    value.isoformat() if isinstance(value, pd.Timestamp) else value
+                )
+            )
+    return frame
 
 
 @pytest.fixture(scope="module")
@@ -187,14 +269,16 @@ def test_logged_model_keeps_the_contract(
 
 @settings(max_examples=30, deadline=None)
 @given(data=st.data())
-def test_typed_logged_model_keeps_the_contract_once_integers_are_cast(
+def test_typed_logged_model_keeps_the_contract_once_cast(
     typed_logged_model: mlflow.pyfunc.PyFuncModel,
     optional_model: Model,
     data: st.DataObject,
 ) -> None:
     request = data.draw(requests(optional_model.preprocessor))
     check(
-        lambda frame: typed_logged_model.predict(cast_integers(frame)),
+        lambda frame: typed_logged_model.predict(
+            cast_for_typed_signature(frame, optional_model.preprocessor)
+        ),
         request,
         quoted=False,
     )

@@ -28,7 +28,13 @@ from churn_risk.model import METHODS, Model
 pytestmark = pytest.mark.serving
 #: The V2 datatypes the served mixed model declares: the integer column, read as
 #: float32 like every feature, is a number.
-MIXED_DATATYPES = {"size cm": "FP64", "colour name": "BYTES", "item count": "FP64"}
+MIXED_DATATYPES = {
+    "size cm": "FP64",
+    "colour name": "BYTES",
+    "item count": "FP64",
+    "is member": "BOOL",
+    "signup date": "BYTES",
+}
 
 #: The params the README shows, each sent as V2 `parameters`.
 PARAM_EXAMPLES = [
@@ -370,6 +376,40 @@ def test_integers_with_a_gap_score_like_floats(
     with_gap = features.astype({"item count": "Float64"})
     with_gap.loc[with_gap.index[0], "item count"] = None
     assert_answers_as_in_process(body, mixed_logged_model.predict(with_gap))
+
+
+@pytest.mark.parametrize("datatype", ["BOOL", "FP64", "BYTES"])
+def test_a_boolean_with_gaps_scores_alike_as_bool_number_or_text(
+    model_url: str,
+    features: pd.DataFrame,
+    mixed_logged_model: mlflow.pyfunc.PyFuncModel,
+    datatype: str,
+) -> None:
+    inputs = v2_inputs(features)
+    (flags,) = [tensor for tensor in inputs if tensor["name"] == "is member"]
+    meaning = {"True": True, "False": False, None: None}
+    sent = {
+        "BOOL": lambda value: value,
+        "FP64": lambda value: None if value is None else float(value),
+        "BYTES": lambda value: None if value is None else str(value).lower(),
+    }[datatype]
+    flags["datatype"] = datatype
+    flags["data"] = [sent(meaning[value]) for value in flags["data"]]
+    assert None in flags["data"]
+    status, body = request(f"{model_url}/infer", {"inputs": inputs})
+    assert status == 200, body
+    assert_answers_as_in_process(body, mixed_logged_model.predict(features))
+
+
+def test_a_date_that_is_not_one_gets_400_naming_it(
+    model_url: str, features: pd.DataFrame
+) -> None:
+    inputs = v2_inputs(features)
+    (dates,) = [tensor for tensor in inputs if tensor["name"] == "signup date"]
+    dates["data"][0] = "31/01/2024"
+    status, body = request(f"{model_url}/infer", {"inputs": inputs})
+    assert status == 400, body
+    assert "'signup date'" in body["error"] and "31/01/2024" in body["error"]
 
 
 def test_an_optional_column_may_be_left_out(

@@ -207,16 +207,23 @@ def test_data_without_a_model_feature_is_refused(
         wrap(path, data, registered_model_name="")
 
 
-def test_types_outside_scikit_learn_need_trust(
+def test_types_outside_scikit_learn_load_only_when_trusted(
     notebook: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     frame, _, _ = notebook
     features = frame.drop(columns=["target", "colour"])
     step = FunctionTransformer(operator.abs, feature_names_out="one-to-one")
-    pipeline = make_pipeline(step, HistGradientBoostingRegressor(max_iter=5))
+    kind = HistGradientBoostingClassifier
+    fitted = make_pipeline(step, kind(max_iter=5)).fit(features, frame["target"])
     path = tmp_path / "pipeline.skops"
-    skops.io.dump(pipeline.fit(features, features["size cm"].fillna(0.0)), path)
+    skops.io.dump(fitted, path)
     with pytest.raises(SystemExit):
         main(["--model", str(path), "--registered-model-name", ""])
     error = capsys.readouterr().err.strip()
     assert "_operator.abs" in error and "--trust-types" in error and "\n" not in error
+    main(["--model", str(path), "--registered-model-name", "", "--trust-types"])
+    model_uri = capsys.readouterr().out.strip().splitlines()[-1]
+    loaded = mlflow.pyfunc.load_model(model_uri)
+    np.testing.assert_allclose(
+        unwrap(loaded).scores(features), native_scores(fitted, features), rtol=1e-6
+    )

@@ -39,7 +39,7 @@ from pandas.api.types import is_float_dtype
 
 from .errors import first_line
 from .model import Model
-from .preprocessing import category_strings
+from .preprocessing import category_strings, to_numbers
 from .scoring import LOAD_ERRORS, cannot_load, local_path
 
 logger = logging.getLogger(__name__)
@@ -88,10 +88,11 @@ def profile(
     and its predictions (default params) on the `held_out` features.
     """
     categories = model.preprocessor.categories
-    numbers = [name for name in model.preprocessor.features if name not in categories]
+    kinds = model.preprocessor.input_types()
+    numbers = {name: kind for name, kind in kinds.items() if kind != "string"}
     matrix = _numbers(features, numbers)
     summaries = {
-        name: number_summary(matrix[:, position])
+        name: {**number_summary(matrix[:, position]), "kind": numbers[name]}
         for position, name in enumerate(numbers)
     }
     for name, known in categories.items():
@@ -367,11 +368,12 @@ class DriftMonitor:
         self.profile = profile
         #: The logged model the profile is from.
         self.model_uuid = model_uuid
-        self.numbers = [
-            name
+        #: Numbers, booleans (1/0) and dates (days since 1970), by their kind.
+        self.numbers = {
+            name: summary["kind"]
             for name, summary in profile["features"].items()
-            if summary["kind"] == "number"
-        ]
+            if summary["kind"] != "string"
+        }
         self.strings = [
             name
             for name, summary in profile["features"].items()
@@ -531,9 +533,19 @@ def _shares(counts: np.ndarray) -> list[float]:
     return [round(float(count / total), 6) for count in counts]
 
 
-def _numbers(frame: pd.DataFrame, names: list[str]) -> np.ndarray:
-    """Return the numeric columns as one float64 matrix; absent ones missing."""
-    return frame.reindex(columns=names).to_numpy(dtype=np.float64, na_value=np.nan)
+def _numbers(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
+    """Return the number, boolean and date columns as one float64 matrix.
+
+    Each is read as the model reads it (a date as its day count); an absent
+    column is missing.
+    """
+    if all(kind == "number" for kind in kinds.values()):
+        return frame.reindex(columns=list(kinds)).to_numpy(
+            dtype=np.float64, na_value=np.nan
+        )
+    return np.column_stack(
+        [to_numbers(name, _column(frame, name), kind) for name, kind in kinds.items()]
+    ).reshape(len(frame), len(kinds))
 
 
 def _column(frame: pd.DataFrame, name: str) -> pd.Series:

@@ -3,11 +3,13 @@
 MLServer's MLflow runtime serves the logged pyfunc; this subclass adds what it
 lacks for this model:
 
-- the model's metadata declares one input per feature, `FP64` for numbers and
-  `BYTES` for strings, as the model reads them (`input_types` in the logged
-  model's metadata), instead of JSON-encoded `BYTES` for every column;
-- each input must be of its feature's kind (any numeric datatype for a number,
-  `BYTES` for a string) and every input must have as many rows as the others;
+- the model's metadata declares one input per feature, `FP64` for numbers,
+  `BOOL` for booleans and `BYTES` for strings and dates (ISO 8601 text), as
+  the model reads them (`input_types` in the logged model's metadata),
+  instead of JSON-encoded `BYTES` for every column;
+- each input must be of its feature's kind (any numeric datatype for a number;
+  `BOOL`, a number or text for a boolean; `BYTES` for a string or a date) and
+  every input must have as many rows as the others;
 - the request's `parameters` are the model's params (`method`, ...) except the
   protocol's own, which clients such as `tritonclient` send
   (`binary_data_output`, `priority`, `timeout`, `sequence_id`, ...): those are
@@ -52,13 +54,18 @@ from mlserver_mlflow.metadata import DefaultOutputPrefix, to_metadata_tensors
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 #: The V2 datatype of each kind of feature the model reads.
-DATATYPES = {"number": "FP64", "string": "BYTES"}
+DATATYPES = {"number": "FP64", "string": "BYTES", "boolean": "BOOL", "date": "BYTES"}
 #: The V2 datatypes a numeric feature accepts: all read as float64 (see
 #: `as_frame`); the model reads float32 anyway, and an integer input may hold
 #: a null (a missing value).
 NUMBERS = frozenset(datatype.value for datatype in Datatype) - {"BOOL", "BYTES"}
 #: The datatypes each kind of feature accepts.
-ACCEPTED = {"number": NUMBERS, "string": frozenset({"BYTES"})}
+ACCEPTED = {
+    "number": NUMBERS,
+    "string": frozenset({"BYTES"}),
+    "boolean": NUMBERS | {"BOOL", "BYTES"},
+    "date": frozenset({"BYTES"}),
+}
 #: Request parameters of the protocol and its extensions, which clients send
 #: on their own: not the model's params.
 PROTOCOL_PARAMETERS = frozenset(
@@ -126,6 +133,7 @@ class Runtime(MLflowRuntime):
                     f"input {tensor.name!r} is {tensor.datatype}; it is a {kind}"
                     f" feature: send it as {DATATYPES[kind]}"
                     + (" or another numeric datatype" if kind == "number" else "")
+                    + (", a number or text" if kind == "boolean" else "")
                 )
             if not 1 <= len(tensor.shape) <= 2 or tensor.shape[1:] not in ([], [1]):
                 raise RequestError(

@@ -17,7 +17,7 @@ import pandas as pd
 from mlflow import MlflowClient
 from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from .preprocessing import category_strings
+from .preprocessing import as_booleans, category_strings
 
 #: The training run's artifact that holds its training rows' hashes.
 TRAINING_ROWS_FOLDER = "promotion"
@@ -29,8 +29,9 @@ HASH_BUCKETS = 10_000
 def hashes(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
     """Return one unsigned 64-bit hash per row of the `kinds` columns of `frame`.
 
-    `kinds` maps each column to `"number"` or `"string"` (how the model reads
-    it); a column that `frame` lacks counts as missing.
+    `kinds` maps each column to how the model reads it: numbers and booleans
+    by value, the rest (strings, dates) by their text; a column that `frame`
+    lacks counts as missing.
     """
     columns = {}
     for name in sorted(kinds):
@@ -41,6 +42,8 @@ def hashes(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
         )
         if kinds[name] == "number":
             columns[name] = pd.to_numeric(values, errors="coerce").astype(np.float64)
+        elif kinds[name] == "boolean":
+            columns[name] = as_booleans(name, values).astype(np.float64)
         else:
             columns[name] = category_strings(values)
     canonical = pd.DataFrame(columns, index=frame.index)

@@ -119,7 +119,9 @@ class Model:
         Columns: `label` (the explained class), one per feature, and `bias`;
         the feature columns and `bias` of a row sum to that class's raw score.
         """
-        contributions = self._contributions(self.preprocessor.transform(frame))
+        contributions = self.preprocessor.by_feature(
+            self._contributions(self.preprocessor.transform(frame))
+        )
         best = contributions.sum(axis=2).argmax(axis=1)
         rows = contributions[np.arange(len(best)), best]
         explained = pd.DataFrame(
@@ -133,7 +135,7 @@ class Model:
         if len(features):
             return estimator.contributions(self.native, features)
         classes = len(self.preprocessor.classes)
-        return np.empty((0, classes, len(self.preprocessor.features) + 1))
+        return np.empty((0, classes, len(self.preprocessor.columns) + 1))
 
 
 def _number(

@@ -22,6 +22,7 @@ from mlflow.exceptions import MlflowException
 
 from .drift import DriftMonitor
 from .errors import first_line
+from .preprocessing import BOOLEAN_TEXT
 from .scoring import (
     CSV_SUFFIXES,
     LOAD_ERRORS,
@@ -33,6 +34,8 @@ from .scoring import (
 )
 
 SPARK_APP_NAME = "wine_grade-score"
+#: How a Spark date or timestamp reaches a date feature (see `feature_columns`).
+ISO_TIMESTAMP = "yyyy-MM-dd'T'HH:mm:ss.SSSSSS"
 #: Prefix of the feature columns carried next to the predictions for `--drift`.
 DRIFT_PREFIX = "__drift__"
 
@@ -65,21 +68,52 @@ def spark_type(dtype: Any) -> Any:
 def feature_columns(model: mlflow.pyfunc.PyFuncModel, frame: Any) -> list[Any]:
     """Return the Spark columns of `frame` the model reads, to pass in a `struct`.
 
-    Whole numbers are cast to double: a model logged with a typed signature
-    (`double`) is refused integers, and the model reads every number as a float.
+    Whole numbers, and Spark booleans of a boolean feature, are cast to double:
+    a model logged with a typed signature (`double`) is refused integers and
+    booleans, and the model reads them as floats; so is the text of a boolean
+    feature (a CSV's) when the signature is typed. Spark dates and timestamps of
+    a date feature become ISO 8601 text in the session's time zone (UTC in
+    the session `score` starts), which a typed signature declares.
     """
     from pyspark.sql import functions, types
 
     kinds = model.metadata.metadata["input_types"]
+    typed = model.metadata.get_input_schema() is not None
     columns = []
     for name in feature_names(model, frame):
         column = functions.col(f"`{name}`")
-        if kinds[name] == "number" and isinstance(
-            frame.schema[name].dataType, types.IntegralType
+        data_type = frame.schema[name].dataType
+        if kinds[name] in ("number", "boolean") and isinstance(
+            data_type, types.IntegralType | types.BooleanType
         ):
             column = column.cast("double").alias(name)
+        elif kinds[name] == "boolean" and typed and data_type == types.StringType():
+            column = boolean_text(column, name).alias(name)
+        elif kinds[name] == "date" and isinstance(
+            data_type, types.DateType | types.TimestampType | types.TimestampNTZType
+        ):
+            column = functions.date_format(column, ISO_TIMESTAMP).alias(name)
         columns.append(column)
     return columns
+
+
+def boolean_text(column: Any, name: str) -> Any:
+    """Return a boolean feature's text as 1.0/0.0, as a typed signature wants it.
+
+    Text that is not a boolean fails the job, naming the column (Spark's own
+    cast would make it null).
+    """
+    from pyspark.sql import functions
+
+    text = functions.lower(functions.trim(column))
+    meaning = functions.when(column.isNull() | (text == ""), None)
+    for value, number in BOOLEAN_TEXT.items():
+        meaning = meaning.when(text == value, number)
+    refusal = functions.concat(
+        functions.lit(f"InputError: Column {name!r} must hold booleans; got "),
+        column,
+    )
+    return meaning.otherwise(functions.raise_error(refusal)).cast("double")
 
 
 def feature_names(model: mlflow.pyfunc.PyFuncModel, frame: Any) -> list[str]:
@@ -210,7 +244,10 @@ def score_spark(
         # Local workers run this interpreter (its packages); clusters set their own.
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         spark = (
-            SparkSession.builder.master(master).appName(SPARK_APP_NAME).getOrCreate()
+            SparkSession.builder.master(master)
+            .appName(SPARK_APP_NAME)
+            .config("spark.sql.session.timeZone", "UTC")
+            .getOrCreate()
         )
         frame = read_input(spark, input_path, model)
         missing = [name for name in keep if name not in frame.columns]

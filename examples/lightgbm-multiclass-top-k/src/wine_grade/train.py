@@ -4,7 +4,8 @@
         [--data PATH.csv|.parquet] [--target COLUMN]
         [--exclude COLUMN ...] [--optional COLUMN ...]
         [--eval-data PATH.csv|.parquet] [--promote auto|always|never]
-        [--typed-signature] [--experiment NAME] [--registered-model-name NAME]
+        [--typed-signature] [--max-categories N]
+        [--experiment NAME] [--registered-model-name NAME]
 
 Tracking goes to MLFLOW_TRACKING_URI when set, otherwise to MLflow's default
 (a SQLite file in the working directory). A registered version is @challenger
@@ -26,7 +27,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_wine
 
-from . import drift, estimator, promotion, rows
+from . import columns, drift, estimator, promotion, rows
 from .errors import first_line
 from .evaluation import log_evaluation
 from .logged_model import log_model
@@ -130,18 +131,46 @@ def split(
 
 
 def fit_model(
-    features: pd.DataFrame, target: pd.Series, optional: Sequence[str] = ()
+    features: pd.DataFrame,
+    target: pd.Series,
+    optional: Sequence[str] = (),
+    max_categories: int = estimator.MAX_CATEGORIES,
 ) -> Model:
     """Fit the preprocessing and the estimator from `build_estimator`.
 
     `optional` names the features a request may leave out (scored as missing).
     """
-    try:
-        preprocessor = Preprocessor.fit(
-            features, target, optional, max_categories=estimator.MAX_CATEGORIES
+    return fit_estimator(
+        fit_preprocessor(features, target, optional, max_categories), features, target
+    )
+
+
+def fit_preprocessor(
+    features: pd.DataFrame,
+    target: pd.Series,
+    optional: Sequence[str] = (),
+    max_categories: int = estimator.MAX_CATEGORIES,
+) -> Preprocessor:
+    """Read each column's kind and learn the categories of string columns.
+
+    A string column with more than `max_categories` categories keeps the most
+    common ones; the rest share one more, "other".
+    """
+    if not 2 <= max_categories <= estimator.MAX_CATEGORIES:
+        raise DataError(
+            f"--max-categories {max_categories} is out of range: 2 to "
+            f"{estimator.MAX_CATEGORIES} (estimator.MAX_CATEGORIES)"
         )
+    try:
+        return Preprocessor.fit(features, target, optional, max_categories)
     except ValueError as error:
         raise DataError(str(error)) from error
+
+
+def fit_estimator(
+    preprocessor: Preprocessor, features: pd.DataFrame, target: pd.Series
+) -> Model:
+    """Fit the estimator from `build_estimator` on the encoded `features`."""
     native = estimator.fit(
         estimator.build_estimator(),
         preprocessor.transform(features),
@@ -183,6 +212,7 @@ def train(
     eval_data: Path | None = None,
     promote: str = "auto",
     typed_signature: bool = False,
+    max_categories: int = estimator.MAX_CATEGORIES,
 ) -> ModelInfo:
     """Train, evaluate and log the model; register it when a name is given.
 
@@ -190,7 +220,9 @@ def train(
     `data`), otherwise on a held-out split; the registered version takes
     @champion as `promotion.promote` decides in mode `promote`. See
     `model_signature` for `typed_signature`. The logged model's metadata holds
-    a drift profile of the training data (`drift.profile`).
+    a drift profile of the training data (`drift.profile`) and the column
+    report (`columns.report`), which is printed before the model is fitted:
+    a data error found by then leaves no run behind.
     """
     features, labels = load_data(data, target, exclude)
     check_columns("--optional", optional, list(features.columns))
@@ -206,25 +238,31 @@ def train(
             eval_data, target, exclude, features, optional
         )
         eval_source = str(eval_data)
+    preprocessor = fit_preprocessor(
+        train_features, train_labels, optional, max_categories
+    )
+    report = columns.report(train_features, preprocessor)
+    logger.info(columns.table(report))
     mlflow.set_experiment(experiment)
     estimator.autolog()
     with mlflow.start_run():
         log_dataset(train_features, train_labels, source, "training")
         digest = log_dataset(eval_features, eval_labels, eval_source, "evaluation")
-        model = fit_model(train_features, train_labels, optional)
+        mlflow.log_text(columns.table(report), columns.REPORT_ARTIFACT)
+        model = fit_estimator(preprocessor, train_features, train_labels)
         rows.log_training_rows(train_features, model.preprocessor.input_types())
         try:
             metrics = log_evaluation(model, eval_features, eval_labels)
         except ValueError as error:
             raise DataError(f"cannot evaluate: {error}") from error
-        sample = model.preprocessor.canonical(train_features.head(100))
+        sample = preprocessor.canonical(train_features.head(100), typed_signature)
         profile = drift.profile(model, train_features, train_labels, eval_features)
         info = log_model(
             model,
             signature=model_signature(model, sample, typed_signature),
             input_example=sample.head(INPUT_EXAMPLE_ROWS),
             registered_model_name=registered_model_name or None,
-            metadata=drift.as_metadata(profile),
+            metadata={**drift.as_metadata(profile), columns.REPORT_KEY: report},
         )
     for name, value in metrics.items():
         logger.info(f"{name}: {value:.4f}")
@@ -344,6 +382,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "refuses integer columns in-process: cast them to float first",
     )
     parser.add_argument(
+        "--max-categories",
+        type=int,
+        default=estimator.MAX_CATEGORIES,
+        metavar="N",
+        help="categories kept per string column; a column with more keeps its "
+        "N-1 most common and scores the rest as one more, 'other' "
+        "(default: %(default)s)",
+    )
+    parser.add_argument(
         "--experiment",
         default=DEFAULT_EXPERIMENT,
         help="MLflow experiment (default: %(default)s)",
@@ -371,6 +418,7 @@ def main(argv: list[str] | None = None) -> None:
             eval_data=args.eval_data,
             promote=args.promote,
             typed_signature=args.typed_signature,
+            max_categories=args.max_categories,
         )
     except (DataError, promotion.PromotionError) as error:
         print(f"error: {error}", file=sys.stderr)
@@ -379,12 +427,15 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def show_progress() -> None:
-    """Print this package's progress messages (metrics, promotion) on stdout."""
+    """Print this package's progress messages (metrics, promotion) on stdout.
+
+    Run with `python -m`, the command's own module logs as `__main__`.
+    """
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    package = logging.getLogger(__package__)
-    package.addHandler(handler)
-    package.setLevel(logging.INFO)
+    for name in (__package__, "__main__"):
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.INFO)
 
 
 if __name__ == "__main__":

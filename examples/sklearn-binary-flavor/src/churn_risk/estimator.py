@@ -64,20 +64,23 @@ def save(estimator: NativeModel, path: Path) -> None:
     skops.io.dump(estimator, path)
 
 
-def load(path: Path) -> NativeModel:
-    """Read an estimator written by `save`, trusting only scikit-learn's types."""
-    untrusted = skops.io.get_untrusted_types(file=path)
-    foreign = foreign_types(untrusted)
+def load(path: Path, trusted: list[str] | None = None) -> NativeModel:
+    """Read an estimator written by `save`.
+
+    Only scikit-learn's types load, and those in `trusted`: the types outside
+    scikit-learn a wrapped file held when `wrap --trust-types` accepted it.
+    """
+    foreign = [name for name in foreign_types(path) if name not in (trusted or [])]
     if foreign:
         raise MlflowException(f"Refusing to load {path}: unexpected types {foreign}")
-    return skops.io.load(path, trusted=untrusted)
+    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
 
 
-def foreign_types(untrusted: list[str]) -> list[str]:
-    """Return the types of `untrusted` outside scikit-learn, NumPy and builtins."""
+def foreign_types(path: Path) -> list[str]:
+    """Return the types in the file at `path` outside scikit-learn and NumPy."""
     return [
         name
-        for name in untrusted
+        for name in skops.io.get_untrusted_types(file=path)
         if not name.startswith(TRUSTED_MODULES) and name not in TRUSTED_TYPES
     ]
 
@@ -94,16 +97,15 @@ def load_trained(path: Path, trust: bool = False) -> NativeModel:
             "skops.io.dump"
         )
     try:
-        untrusted = skops.io.get_untrusted_types(file=path)
+        foreign = foreign_types(path)
     except Exception as error:  # skops raises what its zip and JSON readers do
         raise ValueError(f"{path.name} is not a skops file: {error}") from None
-    foreign = foreign_types(untrusted)
     if foreign and not trust:
         raise ValueError(
             f"{path.name} holds types outside scikit-learn: {foreign}; "
             "pass --trust-types if you trust its source"
         )
-    return skops.io.load(path, trusted=untrusted)
+    return load(path, foreign)
 
 
 def contract(estimator: NativeModel) -> Contract:

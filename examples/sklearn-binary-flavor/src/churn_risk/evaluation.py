@@ -156,7 +156,7 @@ def permutation_importance(
             increases.append(loss(shuffled) - baseline)
         importances.append(float(np.mean(increases)))
     order = np.argsort(importances)[-IMPORTANCE_TOP:]
-    names = model.preprocessor.features
+    names = model.preprocessor.columns
     figure, axes = plt.subplots(figsize=(7, max(3, 0.3 * len(order) + 1)))
     axes.barh(
         [names[index] for index in order], [importances[index] for index in order]

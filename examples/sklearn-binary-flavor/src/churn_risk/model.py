@@ -25,7 +25,8 @@ class Model:
     @classmethod
     def load(cls, model_path: Path, preprocessing_path: Path) -> "Model":
         """Load the native model and its preprocessing state from files."""
-        return cls(Preprocessor.load(preprocessing_path), estimator.load(model_path))
+        preprocessor = Preprocessor.load(preprocessing_path)
+        return cls(preprocessor, estimator.load(model_path, preprocessor.trusted_types))
 
     def save(self, directory: Path) -> dict[str, str]:
         """Write the model files into `directory`; return them by artifact name."""

@@ -1,15 +1,22 @@
 """Turn a pandas DataFrame into the float32 matrix the native model reads.
 
-The fitted state (feature order, categories of string columns, the columns the
-owner declared optional, class labels) is stored as JSON, never pickled.
+The fitted state (feature order, each feature's kind, categories of string
+columns, the columns the owner declared optional, class labels) is stored
+as JSON, never pickled.
 It is also the model's input contract, the same in-process, over REST, in batch
 scoring and on Spark:
 
 - every feature seen in training must be present, unless declared optional;
 - any value may be missing (NaN, None, null);
 - numbers are numbers: int, float and nullable dtypes score alike;
+- booleans are True/False, 1/0 or "true"/"false" (any case), alike;
+- dates are dates, datetimes or ISO 8601 strings, with or without a time
+  zone (UTC when none); the model reads the days since 1970-01-01 (UTC), the
+  month and the day of the week, so a date after training is not unseen;
 - column order does not matter and extra columns are ignored;
-- unseen categories count as missing.
+- unseen categories count as missing, except in a column whose rare
+  categories were merged into "other" in training (see `fit`): there they
+  count as "other".
 
 A refusal is an `InputError` (an `MlflowException`, HTTP 400) that names the
 column in one line.
@@ -17,7 +24,7 @@ column in one line.
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +32,32 @@ import numpy as np
 import pandas as pd
 from mlflow.exceptions import INVALID_PARAMETER_VALUE, MlflowException
 from mlflow.types.schema import ColSpec, Schema
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
+from pandas.api.types import (
+    is_bool_dtype,
+    is_datetime64_any_dtype,
+    is_numeric_dtype,
+)
 
 PREPROCESSING_FILE = "preprocessing.json"
 #: Errors numpy and pandas raise when a value cannot become a float.
 CONVERSION_ERRORS = (TypeError, ValueError, OverflowError)
-#: MLflow's column type of each kind of feature, for a typed signature.
-SIGNATURE_TYPES = {"number": "double", "string": "string"}
+#: MLflow's column type of each kind of feature, for a typed signature:
+#: booleans as 1/0 doubles (MLflow's `boolean` reads a JSON null as False),
+#: dates as ISO 8601 strings, which every client can send.
+SIGNATURE_TYPES = {
+    "number": "double",
+    "string": "string",
+    "boolean": "double",
+    "date": "string",
+}
+#: What each text a boolean feature accepts means (compared lower-cased).
+BOOLEAN_TEXT = {"true": 1.0, "false": 0.0, "1": 1.0, "0": 0.0, "1.0": 1.0, "0.0": 0.0}
+#: The origin of a date's day count.
+EPOCH = pd.Timestamp("1970-01-01")
+#: The columns a date feature becomes, after its own name (the day count).
+DATE_PARTS = ("month", "weekday")
+#: A text column is read as dates when every value starts as an ISO date does.
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
 
 
 class InputError(MlflowException):
@@ -84,6 +110,14 @@ class Preprocessor:
     #: Pipeline, CatBoost `cat_features`): `transform` then gives it a frame of
     #: numbers and category text instead of a matrix of codes.
     raw: bool = False
+    #: Features that are neither numbers nor strings: "boolean" or "date".
+    kinds: dict[str, str] = field(default_factory=dict)
+    #: String features with more categories than were kept: the rest, and
+    #: values never seen, share one more code, "other".
+    other: list[str] = field(default_factory=list)
+    #: Types outside scikit-learn the model file may hold: those a wrapped
+    #: file held when `wrap --trust-types` accepted it.
+    trusted_types: list[str] = field(default_factory=list)
 
     @classmethod
     def fit(
@@ -100,29 +134,57 @@ class Preprocessor:
                 f"Optional column(s) {unknown} are not features; "
                 f"features: {list(features.columns)}"
             )
-        categories = {}
-        for name in features.columns:
-            column = features[name]
-            if is_bool_dtype(column) or is_numeric_dtype(column):
+        categories, kinds, other = {}, {}, []
+        for name, kind in kinds_of(features).items():
+            if kind != "string":
+                if kind != "number":
+                    kinds[name] = kind
                 continue
-            if not is_string_like(column):
-                raise ValueError(
-                    f"Column {name!r} has type {column.dtype}; features must be "
-                    "numeric, boolean or strings"
-                )
-            counts = category_strings(column.dropna()).value_counts()
-            categories[str(name)] = counts.index[:max_categories].tolist()
+            counts = category_strings(features[name].dropna()).value_counts()
+            if max_categories is not None and len(counts) > max_categories:
+                # The rare ones share the last code, "other".
+                counts = counts.iloc[: max_categories - 1]
+                other.append(name)
+            categories[name] = counts.index.tolist()
         return cls(
             features=[str(name) for name in features.columns],
             categories=categories,
             optional=[str(name) for name in features.columns if name in optional],
             classes=np.unique(target.dropna()).tolist(),
+            kinds=kinds,
+            other=other,
         )
+
+    @property
+    def columns(self) -> list[str]:
+        """The encoded matrix's columns: a feature each, a date three."""
+        columns = []
+        for name in self.features:
+            columns.append(name)
+            if self.kinds.get(name) == "date":
+                columns.extend(f"{name} {part}" for part in DATE_PARTS)
+        return columns
+
+    def by_feature(self, values: np.ndarray) -> np.ndarray:
+        """Sum per-column `values` into one per feature along the last axis.
+
+        The last axis holds one value per encoded column (`columns`), then
+        any extra (such as a bias), which stay as they are; a date's columns
+        add up to the date's.
+        """
+        if "date" not in self.kinds.values():
+            return values
+        starts, position = [], 0
+        for name in self.features:
+            starts.append(position)
+            position += 1 + len(DATE_PARTS) * (self.kinds.get(name) == "date")
+        starts += range(position, values.shape[-1])
+        return np.add.reduceat(values, starts, axis=-1)
 
     @property
     def categorical(self) -> list[bool]:
         """Which encoded columns hold category codes."""
-        return [name in self.categories for name in self.features]
+        return [name in self.categories for name in self.columns]
 
     def input_schema(self) -> Schema:
         """Return typed signature inputs: `double` numbers, `string` categories.
@@ -139,9 +201,11 @@ class Preprocessor:
         )
 
     def input_types(self) -> dict[str, str]:
-        """Each feature's expected value: `"number"` or `"string"`."""
+        """Each feature's kind: "number", "string", "boolean" or "date"."""
         return {
-            name: "string" if name in self.categories else "number"
+            name: "string"
+            if name in self.categories
+            else self.kinds.get(name, "number")
             for name in self.features
         }
 
@@ -149,16 +213,29 @@ class Preprocessor:
         """Return what the logged model's `MLmodel` metadata says of its inputs."""
         return {"input_types": self.input_types(), "optional_inputs": self.optional}
 
-    def canonical(self, frame: pd.DataFrame) -> pd.DataFrame:
+    def canonical(self, frame: pd.DataFrame, typed: bool = False) -> pd.DataFrame:
         """Return the features of `frame` as a client sends them: floats, strings.
 
-        Numbers become float64 (missing: NaN), strings objects (missing: None).
+        Numbers become float64 (missing: NaN), strings objects (missing: None),
+        booleans True/False (missing: None; as a `typed` signature declares
+        them, 1.0/0.0 and NaN) and dates ISO 8601 text (missing: None).
         """
         columns = {}
         for name in self.features:
             column = frame[name]
+            kind = self.kinds.get(name)
             if name in self.categories:
                 column = column.astype(object).where(column.notna(), None)
+            elif kind == "boolean":
+                flags = pd.Series(as_booleans(name, column), index=frame.index)
+                if typed:
+                    column = flags.astype(np.float64)
+                else:
+                    column = (flags == 1).astype(object).where(flags.notna(), None)
+            elif kind == "date":
+                dates = as_dates(name, column)
+                text = dates.dt.strftime("%Y-%m-%dT%H:%M:%S").astype(object)
+                column = text.where(dates.notna(), None)
             else:
                 column = pd.Series(
                     column.to_numpy(dtype=np.float64, na_value=np.nan),
@@ -190,18 +267,34 @@ class Preprocessor:
             frame = self._select(frame)
         if self.raw:
             return self._raw(frame)
-        if self.categories:
-            frame = frame.assign(
-                **{
-                    name: encode_categories(frame[name], known)
-                    for name, known in self.categories.items()
-                }
-            )
+        if self.categories or self.kinds:
+            frame = self._encoded(frame)
         try:
             matrix = frame.to_numpy(dtype=np.float32, na_value=np.nan)
         except CONVERSION_ERRORS:
             matrix = self._to_numeric(frame)
         return np.ascontiguousarray(matrix)
+
+    def _encoded(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Return `frame` encoded column by column, as `columns` lists them.
+
+        Categories become codes, booleans 1/0, and a date its day count, month
+        and day of the week.
+        """
+        columns: dict[str, Any] = {}
+        for name in self.features:
+            column = frame[name]
+            kind = self.kinds.get(name)
+            if name in self.categories:
+                known = self.categories[name]
+                columns[name] = encode_categories(column, known, name in self.other)
+            elif kind == "boolean":
+                columns[name] = as_booleans(name, column)
+            elif kind == "date":
+                columns.update(date_columns(name, column))
+            else:
+                columns[name] = column
+        return pd.DataFrame(columns, index=frame.index)
 
     def _select(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Return the features of `frame` in order; absent optional ones missing."""
@@ -277,15 +370,186 @@ def is_string_like(column: pd.Series) -> bool:
     return isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype)
 
 
-def encode_categories(column: pd.Series, known: list[str]) -> np.ndarray:
-    """Category codes as floats; unknown and missing values become NaN.
+def encode_categories(
+    column: pd.Series, known: list[str], other: bool = False
+) -> np.ndarray:
+    """Return category codes as floats; missing values become NaN.
+
+    So do unknown ones, unless the column has an `other` code (`len(known)`)
+    for them.
 
     Values are compared as text (`category_strings`), so a number sent for a
     string column matches the category it prints as.
     """
-    codes = pd.Index(known).get_indexer(category_strings(column)).astype(np.float32)
+    text = category_strings(column)
+    codes = pd.Index(known).get_indexer(text).astype(np.float32)
+    if other:
+        codes[(codes < 0) & text.notna().to_numpy()] = len(known)
     codes[codes < 0] = np.nan
     return codes
+
+
+def kinds_of(frame: pd.DataFrame) -> dict[str, str]:
+    """Read each column's kind: "number", "boolean", "date" or "string".
+
+    A column of any other type is refused, naming it.
+
+    Booleans are a bool column, or one of True/False or "true"/"false" text
+    with gaps (pandas reads those as objects); dates a datetime or date column,
+    or text whose every value is an ISO 8601 date or timestamp.
+    """
+    kinds = {}
+    for name in frame.columns:
+        column = frame[name]
+        if is_bool_dtype(column) or is_boolean_text(column):
+            kinds[str(name)] = "boolean"
+        elif is_numeric_dtype(column):
+            kinds[str(name)] = "number"
+        elif is_datetime64_any_dtype(column) or is_date_text(column):
+            kinds[str(name)] = "date"
+        elif is_string_like(column):
+            kinds[str(name)] = "string"
+        else:
+            raise ValueError(
+                f"Column {name!r} has type {column.dtype}; features must be "
+                "numbers, booleans, dates or strings"
+            )
+    return kinds
+
+
+def is_boolean_text(column: pd.Series) -> bool:
+    """Whether a text column holds only booleans, or "true"/"false" text."""
+    if not is_string_like(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    if column.isna().all():
+        return False
+    values = column.dropna()
+    if values.map(type).isin([bool, np.bool_]).all():
+        return True
+    return values.map(type).eq(str).all() and (
+        values.str.strip().str.lower().isin(["true", "false"]).all()
+    )
+
+
+def is_date_text(column: pd.Series) -> bool:
+    """Whether a text column holds only ISO 8601 dates, or date objects."""
+    if not is_string_like(column) or isinstance(column.dtype, pd.CategoricalDtype):
+        return False
+    values = column.dropna()
+    if values.empty:
+        return False
+    if values.map(lambda value: hasattr(value, "isoformat")).all():
+        return True
+    if not values.map(type).eq(str).all():
+        return False
+    if not values.str.match(ISO_DATE).all():
+        return False
+    try:
+        pd.to_datetime(values, format="ISO8601", utc=True)
+    except CONVERSION_ERRORS:
+        return False
+    return True
+
+
+def as_booleans(name: str, column: pd.Series) -> np.ndarray:
+    """Return a boolean feature as float32 1/0, missing as NaN.
+
+    Any other value is refused, naming the column.
+    """
+    if is_bool_dtype(column) or is_numeric_dtype(column):
+        values = column.to_numpy(dtype=np.float32, na_value=np.nan)
+        wrong = ~np.isnan(values) & (values != 0) & (values != 1)
+        if wrong.any():
+            raise InputError(
+                f"Column {name!r} must hold booleans; got {column[wrong].tolist()[0]!r}"
+            )
+        return values
+    text = column.astype(object).map(boolean_text, na_action="ignore")
+    values = text.map(BOOLEAN_TEXT)
+    wrong = text.notna() & values.isna()
+    if wrong.any():
+        raise InputError(
+            f"Column {name!r} must hold booleans (True/False, 1/0, "
+            f'"true"/"false"); got {column[wrong].tolist()[0]!r:.40}'
+        )
+    return values.to_numpy(dtype=np.float32, na_value=np.nan)
+
+
+def boolean_text(value: object) -> str | None:
+    """Return a boolean value as the text `BOOLEAN_TEXT` looks up; blank: None."""
+    text = str(value).strip().lower()
+    return text or None
+
+
+def as_dates(name: str, column: pd.Series) -> pd.Series:
+    """Return a date feature as naive UTC timestamps; missing as NaT.
+
+    Time-zone-aware values are converted to UTC, naive ones taken as UTC.
+    Refuses, naming the column, a value that is not a date or an ISO 8601
+    string (a number is not a date).
+    """
+    if is_datetime64_any_dtype(column):
+        dates = column
+    else:
+        values = column.astype(object).map(blank_as_missing, na_action="ignore")
+        try:
+            if values.map(is_not_date_like, na_action="ignore").any():
+                raise ValueError("not a date")
+            dates = pd.to_datetime(values, format="ISO8601", utc=True)
+        except CONVERSION_ERRORS:
+            raise InputError(
+                f"Column {name!r} must hold dates (ISO 8601 text such as "
+                f"2024-01-31 or 2024-01-31T09:30:00Z); got "
+                f"{first_non_date(values)!r:.40}"
+            ) from None
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
+    return dates
+
+
+def blank_as_missing(value: object) -> object:
+    """Return `value`, or None for blank text (an empty CSV field)."""
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def is_not_date_like(value: object) -> bool:
+    """Whether `value` is neither text nor a date (a number is not a date)."""
+    return not isinstance(value, str) and not hasattr(value, "isoformat")
+
+
+def first_non_date(values: pd.Series) -> object:
+    """Return the first value of `values` that does not parse as a date."""
+    for value in values.dropna():
+        try:
+            if is_not_date_like(value):
+                return value
+            pd.to_datetime(value, format="ISO8601")
+        except CONVERSION_ERRORS:
+            return value
+    return values.dtype
+
+
+def date_columns(name: str, column: pd.Series) -> dict[str, np.ndarray]:
+    """Return a date feature's encoded columns: days since `EPOCH`, month, weekday."""
+    dates = as_dates(name, column)
+    days = (dates - EPOCH) / pd.Timedelta(days=1)
+    parts = {"month": dates.dt.month, "weekday": dates.dt.day_of_week}
+    return {
+        name: days.to_numpy(dtype=np.float64, na_value=np.nan),
+        **{
+            f"{name} {part}": values.to_numpy(dtype=np.float64, na_value=np.nan)
+            for part, values in parts.items()
+        },
+    }
+
+
+def to_numbers(name: str, column: pd.Series, kind: str) -> np.ndarray:
+    """Return a number, boolean or date feature as float64 (a date's day count)."""
+    if kind == "boolean":
+        return as_booleans(name, column).astype(np.float64)
+    if kind == "date":
+        return date_columns(name, column)[name]
+    return as_numbers(name, column, np.float64)
 
 
 def category_strings(values: pd.Series) -> pd.Series:

@@ -233,6 +233,7 @@ def wrap(
         optional=[name for name in contract.features if name in optional],
         classes=labelled(contract, labels),
         raw=contract.raw,
+        trusted_types=estimator.foreign_types(model_file),
     )
     model = Model(preprocessor, native)
     sample = (
