@@ -164,6 +164,8 @@ def churn_csv(tmp_path: Path) -> Path:
             "region": "north",
             "city": [f"city {n}" for n in rng.integers(0, 60, rows)],
             "spend": rng.normal(50.0, 10.0, rows),
+            "row number": np.arange(rows),
+            "visits": rng.permutation(rows) * 1_000,  # distinct, not an id
         }
     )
     frame.loc[::6, "has promo"] = None
@@ -188,6 +190,7 @@ def test_train_prints_the_column_report_before_it_fits_and_logs_it(
     # A sixth of the rows are missing (of the training split the report reads).
     assert 10 <= int(lines["has promo"].split()[3].rstrip("%")) <= 25
     assert "like an id: --exclude it" in lines["customer id"]
+    assert "like an id" in lines["row number"] and "id" not in lines["visits"]
     assert "free text" in lines["comment"]
     assert "constant" in lines["region"]
     assert " 19/" in lines["city"] and '"other"' in lines["city"]

@@ -65,17 +65,23 @@ def report(features: pd.DataFrame, preprocessor: Preprocessor) -> list[dict[str,
 
 
 def looks_like_id(present: pd.Series, kind: str) -> bool:
-    """Whether a column's values are nearly all distinct strings or integers.
+    """Whether a column holds nearly all distinct strings, or row numbers.
 
-    It takes `ID_MIN_ROWS` present values to tell.
+    Row numbers are distinct whole numbers that fill most of their range. It
+    takes `ID_MIN_ROWS` present values to tell.
     """
     if kind not in ("string", "number") or len(present) < ID_MIN_ROWS:
         return False
+    distinct = present.nunique()
     if kind == "number":
+        # Numbered rows: whole numbers that fill most of their range (a
+        # measure such as a population is whole and distinct, but sparse).
         numbers = pd.to_numeric(present, errors="coerce")
         if not (numbers % 1 == 0).all():
             return False
-    return present.nunique() >= ID_DISTINCT_SHARE * len(present)
+        if numbers.max() - numbers.min() + 1 > 2 * distinct:
+            return False
+    return distinct >= ID_DISTINCT_SHARE * len(present)
 
 
 def table(rows: list[dict[str, Any]]) -> str:
