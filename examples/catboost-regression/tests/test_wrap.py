@@ -119,6 +119,34 @@ def test_an_unseen_category_scores_as_the_model_says(
     )
 
 
+def test_a_boolean_feature_takes_text_and_gaps_once_the_data_shows_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = notebook_frame()
+    frame.insert(2, "member", frame["item count"] % 2 == 0)
+    fitted, path = notebook_model(frame, tmp_path, "regression")
+    frame.to_csv(tmp_path / "data.csv", index=False)
+    main(
+        ["--model", str(path), "--data", str(tmp_path / "data.csv")]
+        + ["--registered-model-name", ""]
+    )
+    out = capsys.readouterr().out
+    assert any(line.split()[:2] == ["member", "boolean"] for line in out.splitlines())
+    loaded = mlflow.pyfunc.load_model(out.strip().splitlines()[-1])
+    features = frame.drop(columns="target").head(6)
+    texts = features["member"].map({True: " True", False: "false"}).astype(object)
+    np.testing.assert_allclose(
+        unwrap(loaded).scores(features.assign(member=texts)),
+        native_scores(fitted, features),
+        rtol=1e-4,
+        atol=1e-5,
+    )
+    gaps = features.assign(member=pd.Series([None, 1, 0.0, "", True, "TRUE"]))
+    assert np.isfinite(unwrap(loaded).scores(gaps)).all()
+    with pytest.raises(MlflowException, match="'member' must hold booleans"):
+        loaded.predict(features.assign(member="maybe"))
+
+
 def test_an_absent_feature_is_refused_in_one_line(
     notebook: tuple, wrapped: mlflow.pyfunc.PyFuncModel
 ) -> None:

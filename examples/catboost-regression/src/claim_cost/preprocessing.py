@@ -96,6 +96,8 @@ class Contract:
     classes: list[str | int | float | bool]
     #: Whether the model encodes its inputs itself (see `Preprocessor.raw`).
     raw: bool = False
+    #: Number features the reference data shows are booleans (`kinds_of`).
+    kinds: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -321,7 +323,10 @@ class Preprocessor:
                 text = category_strings(column).astype(object)
                 columns[name] = text.where(column.notna(), np.nan)
                 continue
-            numbers = as_numbers(name, column, np.float64)
+            if self.kinds.get(name) == "boolean":
+                numbers = as_booleans(name, column).astype(np.float64)
+            else:
+                numbers = as_numbers(name, column, np.float64)
             columns[name] = pd.Series(numbers, index=frame.index)
         return pd.DataFrame(columns, index=frame.index)
 

@@ -28,11 +28,11 @@ import mlflow
 import pandas as pd
 from mlflow.models.model import ModelInfo
 
-from . import drift, estimator, promotion
+from . import columns, drift, estimator, promotion
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
-from .preprocessing import Contract, Preprocessor, category_strings
+from .preprocessing import Contract, Preprocessor, category_strings, kinds_of
 from .train import (
     DEFAULT_EXPERIMENT,
     DEFAULT_REGISTERED_MODEL_NAME,
@@ -146,6 +146,24 @@ def with_data_categories(contract: Contract, features: pd.DataFrame) -> Contract
     return replace(contract, categories=categories)
 
 
+def with_data_kinds(contract: Contract, features: pd.DataFrame) -> Contract:
+    """Mark the number features the reference data holds as booleans.
+
+    The model reads them as 1/0; marked, they also take "true"/"false" text
+    and gaps, as a trained model's booleans do.
+    """
+    try:
+        read = kinds_of(features)
+    except ValueError as error:
+        raise WrapError(f"--data: {error}") from None
+    kinds = {
+        name: "boolean"
+        for name, kind in read.items()
+        if kind == "boolean" and name not in contract.categories
+    }
+    return replace(contract, kinds=kinds) if kinds else contract
+
+
 def sha256(path: Path) -> str:
     """Return the file's SHA-256, as hex."""
     digest = hashlib.sha256()
@@ -194,6 +212,8 @@ def wrap(
         )
     else:
         eval_features, eval_labels = features, labels
+    if features is not None:
+        contract = with_data_kinds(contract, features)
     if contract.raw and features is not None:
         contract = with_data_categories(contract, features)
     preprocessor = Preprocessor(
@@ -201,7 +221,12 @@ def wrap(
         categories=contract.categories,
         optional=[name for name in contract.features if name in optional],
         raw=contract.raw,
+        kinds=contract.kinds,
     )
+    report = []
+    if features is not None:
+        report = columns.report(features, preprocessor)
+        logger.info(columns.table(report))
     model = Model(preprocessor, native)
     sample = (
         preprocessor.canonical(features.head(100))
@@ -210,6 +235,7 @@ def wrap(
     )
     signature = model_signature(model, sample, typed_signature)
     metadata = {"wrapped_file": model_file.name, "wrapped_sha256": sha256(model_file)}
+    logged = {columns.REPORT_KEY: report} if report else {}
     mlflow.set_experiment(experiment)
     with mlflow.start_run():
         mlflow.log_params(metadata)
@@ -227,12 +253,13 @@ def wrap(
             metadata.update(
                 drift.as_metadata(drift.profile(model, features, labels, eval_features))
             )
+            mlflow.log_text(columns.table(report), columns.REPORT_ARTIFACT)
         info = log_model(
             model,
             signature=signature,
             input_example=sample.head(INPUT_EXAMPLE_ROWS),
             registered_model_name=registered_model_name or None,
-            metadata=metadata,
+            metadata={**metadata, **logged},
         )
     for name, value in metrics.items():
         logger.info(f"{name}: {value:.4f}")
