@@ -32,6 +32,7 @@ from helpers import (
     run_script,
     update,
 )
+from sklearn.datasets import load_breast_cancer
 
 MIGRATION = REPO / "migrations" / "v0_3_0_old_champion_scores.py"
 OWNED = "in a process of its own (the fraud team's)"
@@ -108,6 +109,46 @@ def test_update_keeps_user_edits_and_brings_the_template_change(
     assert conflict_markers(project) == []
     assert not list(project.rglob("*.rej"))
     run_project_tests(project, "-m", "not serving")
+
+
+def test_an_update_follows_the_readme_commands(
+    generate: Callable[..., Path], tmp_path: Path
+) -> None:
+    """What the generated README's commands write (the tracking store, scored
+    files, drift reports, the V2 folder) leaves the project clean for
+    `copier update`, which refuses a dirty one."""
+    project = generate("v0.3.0")
+    package = package_name(project)
+    env = project_env(project)
+    env.pop("MLFLOW_TRACKING_URI", None)  # the README's default: ./mlflow.db
+    uri = (
+        run(
+            [PYTHON, "-m", f"{package}.train", "--registered-model-name", ""],
+            cwd=project,
+            env=env,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    rows = tmp_path / "customers.parquet"  # the user's data, kept elsewhere
+    load_breast_cancer(as_frame=True).data.head(50).to_parquet(rows)
+    run(
+        [PYTHON, "-m", f"{package}.score", "--model-uri", uri, "--input", str(rows)]
+        + ["--output", "scored.parquet", "--drift"],
+        cwd=project,
+        env=env,
+    )
+    run(
+        [PYTHON, "-m", f"{package}.kserve", "--model-uri", uri]
+        + ["--output", "serving"],
+        cwd=project,
+        env=env,
+    )
+    written = {"mlflow.db", "scored.parquet", "scored.drift.json", "serving"}
+    assert written <= {path.name for path in project.iterdir()}
+    assert git(project, "status", "--porcelain") == ""
+    update(project, "v0.3.1")
+    assert answers_of(project)["_commit"] == "v0.3.1"
 
 
 def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> None:

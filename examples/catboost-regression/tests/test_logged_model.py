@@ -34,6 +34,15 @@ def test_cli_prints_no_integer_column_hint(
     assert "Inferred schema contains integer" not in cli_run.stderr
 
 
+def test_cli_prints_the_column_report_and_metrics_without_download_bars(
+    cli_run: subprocess.CompletedProcess,
+) -> None:
+    lines = cli_run.stdout.splitlines()
+    assert lines[0].split()[:3] == ["column", "kind", "missing"]
+    assert any(line.startswith("test_") for line in lines)
+    assert "Downloading artifacts" not in cli_run.stderr
+
+
 def test_logged_model_predicts_like_the_in_memory_model(
     cli_model: mlflow.pyfunc.PyFuncModel, model: Model, test_features: pd.DataFrame
 ) -> None:

@@ -8,6 +8,7 @@ them with `pytest -m "not serving"`.
 """
 
 import json
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -521,6 +522,22 @@ def test_an_unknown_output_gets_400_naming_it(
     status, body = request(f"{model_url}/infer", payload)
     assert status == 400, body
     assert "'nope'" in body["error"]
+
+
+def test_a_refused_request_is_one_warning_line_in_the_log(
+    server: Server, model_url: str, features: pd.DataFrame
+) -> None:
+    refused = features.drop(columns=["item count", "is member"])
+    status, body = infer(model_url, refused)
+    assert status == 400, body
+    reason = "Missing required column(s) ['item count', 'is member']"
+    deadline = time.monotonic() + 10
+    while reason not in server.log.read_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    lines = server.log.read_text().splitlines()
+    (number,) = [index for index, line in enumerate(lines) if reason in line]
+    assert "WARNING" in lines[number] and "ERROR" not in lines[number]
+    assert not lines[number + 1 :][:1] or "Traceback" not in lines[number + 1]
 
 
 def test_server_keeps_serving_after_bad_requests(

@@ -105,6 +105,43 @@ def test_a_worse_version_stays_challenger(
     assert improvement(float(tags["promotion.challenger_value"]), champion_value) < 0
 
 
+@pytest.mark.parametrize("first", ["own data", "demo data"])
+def test_other_input_columns_are_a_change_of_schema_not_a_worse_model(
+    data_files: dict[str, Path],
+    tmp_path: Path,
+    promotion_log: pytest.LogCaptureFixture,
+    first: str,
+) -> None:
+    name = f"promotion-schema-{first.replace(' ', '-')}"
+    # The clean rows are the demo's training split: none would be held out.
+    evaluation = {"eval_data": data_files["eval"]}
+    if first == "demo data":  # the README's first step: train without --data
+        train(registered_model_name=name)
+    else:
+        train(data_files["clean"], registered_model_name=name, **evaluation)
+    fewer = tmp_path / "fewer columns.csv"
+    frame = pd.read_csv(data_files["clean"])
+    frame.drop(columns=frame.columns[:3]).to_csv(fewer, index=False)
+    train(fewer, registered_model_name=name, **evaluation)
+    client = MlflowClient()
+    tags = client.get_model_version(name, "2").tags
+    (line,) = [
+        record.getMessage()
+        for record in promotion_log.records
+        if f"{name} version 2" in record.getMessage()
+    ]
+    if first == "demo data":
+        assert tags["promotion.decision"] == "promoted", tags
+        assert "the model of the bundled demo data" in tags["promotion.reason"]
+        assert "is now @champion" in line
+        return
+    assert tags["promotion.decision"] == "not promoted", tags
+    assert "a change of schema, not a worse model" in line
+    assert "--promote always" in line and "gone: [" in line
+    train(fewer, registered_model_name=name, promote="always", **evaluation)
+    assert str(client.get_model_version_by_alias(name, CHAMPION_ALIAS).version) == "3"
+
+
 def test_a_champion_too_slow_to_score_keeps_its_alias(
     champion: ModelInfo,
     model: Model,

@@ -20,13 +20,17 @@ lacks for this model:
   bad param value) is HTTP 400 with the model's message; a fault of the
   server's own keeps its 5xx status;
 - inputs are read into a frame in two blocks rather than column by column, and
-  inference uses one OpenMP thread per process (see OMP_NUM_THREADS below).
+  inference uses one OpenMP thread per process (see OMP_NUM_THREADS below);
+- a refused request is logged as one warning line; MLServer logs every error
+  as ERROR with its traceback, which buries a server fault among clients'
+  mistakes (a server fault keeps its traceback).
 
 The package's `kserve` command copies this file, which imports nothing from the
 package, next to `model-settings.json`, so that a stock MLServer image serves
 the folder. Its name there is `claim_cost_runtime.py`.
 """
 
+import logging
 import os
 from typing import Any
 
@@ -52,6 +56,28 @@ from mlserver_mlflow.metadata import DefaultOutputPrefix, to_metadata_tensors
 # 2 cores: 90 requests/s with every core's thread, 236 with one). Set before
 # the model's framework loads OpenMP.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+#: MLServer's loggers that log an error raised by a model with its traceback:
+#: its inference workers' and its gRPC server's.
+ERROR_LOGGERS = ("mlserver.parallel", "mlserver.grpc")
+
+
+class RefusalsAsWarnings(logging.Filter):
+    """Log a refused request (a 4xx `MLServerError`) as one warning line."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Rewrite the record of a refused request; keep every record."""
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, MLServerError) and error.status_code < 500:
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg = f"refused a request ({error.status_code}): {error}"
+            record.args = ()
+            record.exc_info = record.exc_text = None
+        return True
+
+
+for name in ERROR_LOGGERS:
+    logging.getLogger(name).addFilter(RefusalsAsWarnings())
 
 #: The V2 datatype of each kind of feature the model reads.
 DATATYPES = {"number": "FP64", "string": "BYTES", "boolean": "BOOL", "date": "BYTES"}

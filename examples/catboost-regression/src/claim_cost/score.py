@@ -31,6 +31,7 @@ from pathlib import Path
 import mlflow
 
 from .drift import DriftError, DriftMonitor, DriftReport, place_beside, stem
+from .errors import without_progress_bars
 from .local_scoring import DEFAULT_BATCH_SIZE, score_batches
 from .model import METHODS
 from .scoring import CSV_SUFFIXES, PARQUET_SUFFIXES, ScoringError, load_model
@@ -111,6 +112,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     args = parse_args(argv)
+    without_progress_bars()
     params = {"method": args.method, **dict(args.param)}
     start = time.monotonic()
     monitor = None

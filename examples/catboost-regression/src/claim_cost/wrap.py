@@ -29,6 +29,7 @@ import pandas as pd
 from mlflow.models.model import ModelInfo
 
 from . import columns, drift, estimator, promotion
+from .errors import without_progress_bars
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
@@ -341,6 +342,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: print the logged model's URI last."""
     args = parse_args(argv)
+    without_progress_bars()
     show_progress()
     try:
         info = wrap(

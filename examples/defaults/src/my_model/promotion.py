@@ -60,6 +60,10 @@ MODES = ("auto", "always", "never")
 #: Fewest evaluation rows the champion was not trained on that can decide.
 MIN_COMPARISON_ROWS = 10
 CHAMPION_SCORES = Path(__file__).with_name("champion_scores.py")
+#: The `MLmodel` metadata key that names a model's training data, and how the
+#: bundled demo data is named there (`train` without `--data`).
+TRAINING_DATA_KEY = "training_data"
+DEMO_SOURCE = "sklearn.datasets."
 #: How long the champion may take to load and score the evaluation data.
 CHAMPION_TIMEOUT_SECONDS = 600
 #: The lock: a registered model of this name suffix; how long a training may
@@ -251,6 +255,9 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
         return Decision(False, "--promote never")
     if champion is None:
         return Decision(True, f"no {CHAMPION_ALIAS} yet")
+    changed = schema_change(challenger, mode, champion)
+    if changed is not None:
+        return changed
     if not len(challenger.features):
         reason = (
             f"no evaluation data to compare with @{CHAMPION_ALIAS} version "
@@ -292,6 +299,36 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
     return Decision(
         improvement(ours, value) >= MIN_IMPROVEMENT, reason, champion, **counted
     )
+
+
+def schema_change(challenger: Challenger, mode: str, champion: str) -> Decision | None:
+    """Return the decision when the champion reads other columns; else None.
+
+    A challenger with other input columns is a change of schema, not a worse
+    model: it takes the champion only with `--promote always`, once every
+    caller sends its columns. The bundled demo model (a project's first
+    `train` without `--data`) is replaced by the first model of another schema.
+    """
+    uri = f"models:/{challenger.name}/{champion}"
+    metadata = mlflow.models.get_model_info(uri).metadata or {}
+    theirs = metadata.get("input_types")
+    ours = challenger.model.preprocessor.input_types()
+    if theirs is None or set(theirs) == set(ours):
+        return None
+    if str(metadata.get(TRAINING_DATA_KEY, "")).startswith(DEMO_SOURCE):
+        reason = (
+            f"replaces @{CHAMPION_ALIAS} version {champion}, the model of the "
+            "bundled demo data"
+        )
+        return Decision(True, reason, champion)
+    added = sorted(set(ours) - set(theirs))
+    removed = sorted(set(theirs) - set(ours))
+    reason = (
+        f"its input columns differ from @{CHAMPION_ALIAS} version {champion}'s "
+        f"(new: {added}, gone: {removed}): a change of schema, not a worse model; "
+        "train with --promote always once every caller sends the new columns"
+    )
+    return Decision(mode == "always", reason, champion)
 
 
 def unseen_by_champion(

@@ -1,8 +1,20 @@
-"""One line from an error: what the command-line tools print on stderr.
+"""What the command-line tools print: one line per error, no download bars.
 
 `champion_scores.py` keeps a one-line version of its own: it runs as an
 isolated script that must not import this package (see its docstring).
 """
+
+import os
+
+
+def without_progress_bars() -> None:
+    """Leave MLflow's artifact download bars out of a command's output.
+
+    Logging and loading a model draw one bar per download, which buries what
+    the command prints; `MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR=true` brings
+    them back.
+    """
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 
 
 def first_line(error: BaseException) -> str:

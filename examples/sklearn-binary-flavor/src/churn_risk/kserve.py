@@ -31,7 +31,7 @@ import mlflow
 import yaml
 from mlflow.exceptions import MlflowException
 
-from .errors import first_line
+from .errors import first_line, without_progress_bars
 
 DEFAULT_NAME = "churn_risk"
 RUNTIME_MODULE = "churn_risk_runtime"
@@ -189,6 +189,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point."""
     args = parse_args(argv)
+    without_progress_bars()
     try:
         write_folder(
             args.model_uri,

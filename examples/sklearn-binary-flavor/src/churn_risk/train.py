@@ -28,7 +28,7 @@ from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_breast_cancer
 
 from . import columns, drift, estimator, promotion, rows
-from .errors import first_line
+from .errors import first_line, without_progress_bars
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
@@ -226,7 +226,7 @@ def train(
     """
     features, labels = load_data(data, target, exclude)
     check_columns("--optional", optional, list(features.columns))
-    source = str(data) if data else "sklearn.datasets.load_breast_cancer"
+    source = str(data) if data else f"{promotion.DEMO_SOURCE}load_breast_cancer"
     if eval_data is None:
         train_features, eval_features, train_labels, eval_labels = split(
             features, labels
@@ -262,7 +262,11 @@ def train(
             signature=model_signature(model, sample, typed_signature),
             input_example=sample.head(INPUT_EXAMPLE_ROWS),
             registered_model_name=registered_model_name or None,
-            metadata={**drift.as_metadata(profile), columns.REPORT_KEY: report},
+            metadata={
+                **drift.as_metadata(profile),
+                columns.REPORT_KEY: report,
+                promotion.TRAINING_DATA_KEY: source,
+            },
         )
     for name, value in metrics.items():
         logger.info(f"{name}: {value:.4f}")
@@ -406,6 +410,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     """Command-line entry point: print the logged model's URI last."""
     args = parse_args(argv)
+    without_progress_bars()
     show_progress()
     try:
         info = train(
