@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from servers import Server, request, wait_until_ready
 
+from my_model import card
 from my_model.model import METHODS, Model
 
 pytestmark = pytest.mark.serving
@@ -46,6 +47,19 @@ def test_every_method_answers_the_example_as_in_process(
     frame = pd.DataFrame(**example["dataframe_split"])
     expected = model.predict(frame, {"method": method})
     assert list(rows[0]) == [str(column) for column in expected.columns]
+
+
+def test_the_cards_request_runs_as_written(
+    server: str, cli_model_uri: str, model: Model
+) -> None:
+    text = card.render(cli_model_uri)
+    block = text.split("```bash\n", 1)[1].split("```", 1)[0]
+    body = block.split(" -d '\n", 1)[1].rsplit("\n'", 1)[0]
+    status, answer = invoke(server, body.encode())
+    assert status == 200, answer
+    frame = pd.DataFrame(**json.loads(body)["dataframe_split"])
+    expected = model.predict(frame)
+    assert len(answer["predictions"]) == len(expected)
 
 
 def test_the_example_without_params_runs_predict(

@@ -15,7 +15,8 @@ from mlflow.exceptions import MlflowException
 from wine_grade import columns
 from wine_grade.model import Model
 from wine_grade.preprocessing import Preprocessor
-from wine_grade.train import fit_model, fit_preprocessor, main
+from wine_grade.train import fit_model, fit_preprocessor
+from wine_grade.train import main as train_main
 
 ROWS = 60
 #: 2025-06-01 (a Sunday) at midnight UTC, in every form a client sends it.
@@ -179,7 +180,7 @@ def churn_csv(tmp_path: Path) -> Path:
 def test_train_prints_the_column_report_before_it_fits_and_logs_it(
     churn_csv: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    main(
+    train_main(
         ["--data", str(churn_csv), "--max-categories", "20"]
         + ["--registered-model-name", ""]
     )
@@ -215,7 +216,7 @@ def test_a_data_error_found_before_training_leaves_no_run(
     ).to_parquet(data)
     experiment = f"no-run-{tmp_path.name}"
     with pytest.raises(SystemExit) as exit_info:
-        main(
+        train_main(
             ["--data", str(data), "--experiment", experiment]
             + ["--registered-model-name", ""]
         )

@@ -93,13 +93,13 @@ def table(rows: list[dict[str, Any]]) -> str:
         if "categories_kept" in row:
             categories = (
                 f"{row['categories_kept']}/{row['categories_seen']} "
-                f"({row['rows_covered']:.0%} of rows)"
+                f"({percent(row['rows_covered'])} of rows)"
             )
         lines.append(
             (
                 row["column"],
                 row["kind"],
-                f"{row['missing']:.0%}",
+                percent(row["missing"]),
                 categories,
                 row["notes"],
             )
@@ -112,3 +112,8 @@ def table(rows: list[dict[str, Any]]) -> str:
         ).rstrip()
         for line in lines
     )
+
+
+def percent(share: float) -> str:
+    """Return a share as a whole percentage."""
+    return f"{share * 100:.0f}%"

@@ -164,22 +164,6 @@ class Preprocessor:
                 columns.extend(f"{name} {part}" for part in DATE_PARTS)
         return columns
 
-    def by_feature(self, values: np.ndarray) -> np.ndarray:
-        """Sum per-column `values` into one per feature along the last axis.
-
-        The last axis holds one value per encoded column (`columns`), then
-        any extra (such as a bias), which stay as they are; a date's columns
-        add up to the date's.
-        """
-        if "date" not in self.kinds.values():
-            return values
-        starts, position = [], 0
-        for name in self.features:
-            starts.append(position)
-            position += 1 + len(DATE_PARTS) * (self.kinds.get(name) == "date")
-        starts += range(position, values.shape[-1])
-        return np.add.reduceat(values, starts, axis=-1)
-
     @property
     def categorical(self) -> list[bool]:
         """Which encoded columns hold category codes."""

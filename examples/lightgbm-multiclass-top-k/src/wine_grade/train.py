@@ -27,7 +27,7 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_wine
 
-from . import columns, drift, estimator, promotion, rows
+from . import card, columns, drift, estimator, lineage, promotion, rows
 from .errors import first_line, without_progress_bars
 from .evaluation import log_evaluation
 from .logged_model import log_model
@@ -257,6 +257,12 @@ def train(
             raise DataError(f"cannot evaluate: {error}") from error
         sample = preprocessor.canonical(train_features.head(100), typed_signature)
         profile = drift.profile(model, train_features, train_labels, eval_features)
+        facts = lineage.collect(
+            "train",
+            (data or source, len(train_features)),
+            (eval_data or eval_source, len(eval_features)),
+        )
+        lineage.tag_run(facts)
         info = log_model(
             model,
             signature=model_signature(model, sample, typed_signature),
@@ -266,6 +272,7 @@ def train(
                 **drift.as_metadata(profile),
                 columns.REPORT_KEY: report,
                 promotion.TRAINING_DATA_KEY: source,
+                lineage.METADATA_KEY: facts,
             },
         )
     for name, value in metrics.items():
@@ -281,7 +288,16 @@ def train(
             promote,
             digest,
         )
+    describe(info, registered_model_name, facts)
     return info
+
+
+def describe(info: ModelInfo, name: str, facts: dict[str, str]) -> None:
+    """Tag a registered version with its lineage; log and publish its card."""
+    version = str(info.registered_model_version) if name else None
+    if version:
+        lineage.tag_version(name, version, facts)
+    card.publish(info.model_uri, info.run_id, version, name)
 
 
 def log_dataset(

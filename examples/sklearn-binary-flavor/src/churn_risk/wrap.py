@@ -17,7 +17,6 @@ and leaves nothing logged or registered.
 """
 
 import argparse
-import hashlib
 import math
 import re
 import sys
@@ -30,7 +29,7 @@ import numpy as np
 import pandas as pd
 from mlflow.models.model import ModelInfo
 
-from . import columns, drift, estimator, promotion
+from . import columns, drift, estimator, lineage, promotion
 from .errors import without_progress_bars
 from .evaluation import log_evaluation
 from .logged_model import log_model
@@ -43,6 +42,7 @@ from .train import (
     INPUT_EXAMPLE_ROWS,
     DataError,
     check_columns,
+    describe,
     evaluation_data,
     load_data,
     log_dataset,
@@ -195,15 +195,6 @@ def with_data_kinds(contract: Contract, features: pd.DataFrame) -> Contract:
     return replace(contract, kinds=kinds) if kinds else contract
 
 
-def sha256(path: Path) -> str:
-    """Return the file's SHA-256, as hex."""
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def wrap(
     model_file: Path,
     data: Path | None = None,
@@ -268,11 +259,21 @@ def wrap(
         else example(contract)
     )
     signature = model_signature(model, sample, typed_signature)
-    metadata = {"wrapped_file": model_file.name, "wrapped_sha256": sha256(model_file)}
+    metadata = {
+        "wrapped_file": model_file.name,
+        "wrapped_sha256": lineage.sha256(model_file),
+    }
+    facts = lineage.collect(
+        "wrap",
+        (data or f"none (the model file {model_file.name} alone)", rows_of(features)),
+        None if eval_features is None else (eval_data or data, rows_of(eval_features)),
+    )
     logged = {columns.REPORT_KEY: report} if report else {}
+    logged[lineage.METADATA_KEY] = facts
     mlflow.set_experiment(experiment)
     with mlflow.start_run():
         mlflow.log_params(metadata)
+        lineage.tag_run(facts)
         metrics: dict[str, float] = {}
         digest = ""
         if features is not None:
@@ -309,7 +310,13 @@ def wrap(
             promote,
             digest,
         )
+    describe(info, registered_model_name, facts)
     return info
+
+
+def rows_of(frame: pd.DataFrame | None) -> int:
+    """Return the rows of `frame`; 0 for no data."""
+    return 0 if frame is None else len(frame)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -1,0 +1,285 @@
+"""The model card: what a logged model is, where it came from, how good it is.
+
+    python -m my_model.card --model-uri URI
+
+prints the card of any logged model: `models:/NAME/VERSION` or
+`models:/NAME@ALIAS` (a registered version, with its promotion decision) or
+`models:/m-...`. `train` and `wrap` log it as the run's `model_card.md` and
+set it as the registered version's description, which the MLflow UI shows.
+It is built from what MLflow stores (the `MLmodel` metadata, the run's
+metrics, the version's tags): a model logged before cards says what it
+lacks. Errors are one line on stderr, exit status 2.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import mlflow
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+
+from . import columns, drift, lineage
+from .errors import first_line, without_progress_bars
+from .model import METHODS
+
+CARD_ARTIFACT = "model_card.md"
+#: What `predict` returns, and each extra method.
+PREDICTS = "one column per class, named by the class label; each row sums to 1"
+METHOD_SUMMARIES: dict[str, str] = {}
+NOT_RECORDED = "not recorded (logged before model cards)"
+NO_PROFILE = "logged before drift checks, or wrapped without --data"
+SERVE_URL = "http://127.0.0.1:5000/invocations"
+#: What the model does with values it did not see in training.
+UNSEEN = (
+    "Every feature must be present unless listed as optional; any value may be "
+    "missing. Booleans take True/False, 1/0 or true/false text; dates ISO 8601 "
+    "text or datetimes (UTC without a zone). Unseen categories score as missing"
+    ' (as "other" in a column whose rare categories were merged into it); a '
+    "value of the wrong kind is refused (HTTP 400) naming its column."
+)
+
+
+def render(model_uri: str) -> str:
+    """Return the card of the model at `model_uri`, as Markdown."""
+    version = registered_version(model_uri)
+    info = mlflow.models.get_model_info(
+        f"models:/{version.name}/{version.version}" if version else model_uri
+    )
+    metadata = info.metadata or {}
+    run = MlflowClient().get_run(info.run_id)
+    title = (
+        f"{version.name} version {version.version}"
+        if version
+        else f"model {info.model_id or info.model_uri}"
+    )
+    sections = [
+        f"# my_model: {title}",
+        predicts(info),
+        inputs(metadata),
+        data(metadata),
+        held_out(run.data.metrics),
+        promotion(version),
+        drift_brief(metadata),
+        lineage_list(metadata),
+        requests(info, version),
+    ]
+    return "\n\n".join(section.strip() for section in sections) + "\n"
+
+
+def registered_version(model_uri: str) -> ModelVersion | None:
+    """Return the registered version `model_uri` names; None for `models:/m-...`."""
+    if not model_uri.startswith("models:/") or model_uri.startswith("models:/m-"):
+        return None
+    name, _, rest = model_uri.removeprefix("models:/").partition("/")
+    client = MlflowClient()
+    if "@" in name and not rest:
+        name, alias = name.split("@", 1)
+        return client.get_model_version_by_alias(name, alias)
+    return client.get_model_version(name, rest)
+
+
+def predicts(info: Any) -> str:
+    """Return what `predict` returns, its params and extra methods."""
+    lines = [
+        "## What it predicts",
+        "",
+        f"Binary, XGBoost. `predict` returns {PREDICTS}.",
+    ]
+    params = info.signature.params if info.signature else None
+    if params:
+        listed = ", ".join(
+            f"`{param.name}` (default {param.default!r})" for param in params
+        )
+        lines += ["", f"Params: {listed}."]
+    for name in METHODS[1:]:
+        call = json.dumps({"method": name})
+        lines.append(f"- `{name}` (params `{call}`): {METHOD_SUMMARIES[name]}")
+    return "\n".join(lines)
+
+
+def inputs(metadata: dict[str, Any]) -> str:
+    """Return the columns it expects, their kinds, which are optional."""
+    kinds = metadata.get("input_types")
+    if not kinds:
+        return f"## Inputs\n\n{NOT_RECORDED}"
+    optional = set(metadata.get("optional_inputs") or [])
+    # The column report keeps the training order, and says how each was read.
+    report = {row["column"]: row for row in metadata.get(columns.REPORT_KEY) or []}
+    rows = ["| column | kind | | missing | categories kept/seen | notes |"]
+    rows.append("| --- | --- | --- | --- | --- | --- |")
+    for name in report or kinds:
+        read = report.get(name, {})
+        kept = (
+            f"{read['categories_kept']}/{read['categories_seen']}"
+            if "categories_kept" in read
+            else ""
+        )
+        missing = columns.percent(read["missing"]) if "missing" in read else ""
+        needed = "optional" if name in optional else "required"
+        rows.append(
+            f"| {name} | {kinds.get(name, read.get('kind'))} | {needed} | {missing} "
+            f"| {kept} | {read.get('notes', '')} |"
+        )
+    return "\n".join(["## Inputs", "", *rows, "", UNSEEN])
+
+
+def data(metadata: dict[str, Any]) -> str:
+    """Return the data it was trained and evaluated on."""
+    facts = metadata.get(lineage.METADATA_KEY) or {}
+    lines = ["## Data", ""]
+    for context in ("training", "evaluation"):
+        name = facts.get(f"{context}_data")
+        if name is None:
+            lines.append(f"- {context}: {NOT_RECORDED}")
+            continue
+        lines.append(
+            f"- {context}: {name}, {facts.get(f'{context}_rows')} rows, "
+            f"sha256 {facts.get(f'{context}_sha256')}"
+        )
+    return "\n".join(lines)
+
+
+def held_out(metrics: dict[str, float]) -> str:
+    """Return the held-out metrics of its run."""
+    tested = {
+        name: value for name, value in metrics.items() if name.startswith("test_")
+    }
+    if not tested:
+        return "## Held-out metrics\n\nnone logged (wrapped without --data?)"
+    rows = [f"| {name} | {value:.4f} |" for name, value in sorted(tested.items())]
+    return "\n".join(
+        ["## Held-out metrics", "", "| metric | value |", "| --- | --- |", *rows]
+    )
+
+
+def promotion(version: ModelVersion | None) -> str:
+    """Return the promotion decision: both models' numbers and the reason."""
+    if version is None:
+        return "## Promotion\n\nnot a registered version: give models:/NAME/VERSION"
+    tags = version.tags or {}
+    if "promotion.decision" not in tags:
+        return f"## Promotion\n\n{NOT_RECORDED}"
+    lines = [
+        "## Promotion",
+        "",
+        f"- decision: {tags['promotion.decision']}",
+        f"- reason: {tags.get('promotion.reason', 'n/a')}",
+        f"- metric: {tags.get('promotion.metric', '')}",
+        f"- this version: {tags.get('promotion.challenger_value', 'n/a')}",
+    ]
+    if "promotion.champion_version" in tags:
+        lines.append(
+            f"- champion version {tags['promotion.champion_version']}: "
+            f"{tags.get('promotion.champion_value', 'n/a')}"
+        )
+    lines.append(f"- evaluation rows: {tags.get('promotion.eval_rows', 'n/a')}")
+    return "\n".join(lines)
+
+
+def drift_brief(metadata: dict[str, Any]) -> str:
+    """Return the drift profile in brief."""
+    stored = metadata.get(drift.PROFILE_KEY)
+    if stored is None:
+        return f"## Drift profile\n\nnone: {NO_PROFILE}"
+    profile = json.loads(stored)
+    kinds: dict[str, int] = {}
+    for summary in profile["features"].values():
+        kinds[summary["kind"]] = kinds.get(summary["kind"], 0) + 1
+    counted = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    return (
+        "## Drift profile\n\n"
+        f"{profile['rows']} training rows profiled ({counted} features) and the "
+        f"held-out predictions; `score --drift` compares scored data with it."
+    )
+
+
+def lineage_list(metadata: dict[str, Any]) -> str:
+    """Every lineage fact."""
+    facts = metadata.get(lineage.METADATA_KEY)
+    if not facts:
+        return f"## Lineage\n\n{NOT_RECORDED}"
+    return "\n".join(
+        ["## Lineage", "", *(f"- {key}: {value}" for key, value in facts.items())]
+    )
+
+
+def requests(info: Any, version: ModelVersion | None) -> str:
+    """Return requests that work as written: pyfunc, and REST."""
+    uri = f"models:/{version.name}/{version.version}" if version else info.model_uri
+    lines = [
+        "## How to call it",
+        "",
+        "```python",
+        "import mlflow",
+        "",
+        f'model = mlflow.pyfunc.load_model("{uri}")',
+        "model.predict(frame)  # a pandas DataFrame of the inputs above",
+        "```",
+    ]
+    example = serving_example(info)
+    if example is None:
+        return "\n".join([*lines, "", "No serving input example was logged."])
+    return "\n".join(
+        [
+            *lines,
+            "",
+            f"`mlflow models serve -m {uri}` answers this request:",
+            "",
+            "```bash",
+            f"curl -s {SERVE_URL} -H 'Content-Type: application/json' -d '",
+            example,
+            "'",
+            "```",
+        ]
+    )
+
+
+def serving_example(info: Any) -> str | None:
+    """Return the logged `serving_input_example.json`, compact; None if absent."""
+    with tempfile.TemporaryDirectory() as directory:
+        try:
+            location = (
+                mlflow.get_logged_model(info.model_id).artifact_location
+                if info.model_id
+                else info.model_uri
+            )
+            path = mlflow.artifacts.download_artifacts(
+                artifact_uri=f"{location}/serving_input_example.json",
+                dst_path=directory,
+            )
+        except (MlflowException, OSError):
+            return None
+        return json.dumps(json.loads(Path(path).read_text()), separators=(",", ":"))
+
+
+def publish(model_uri: str, run_id: str, version: str | None, name: str) -> str:
+    """Log the card to the run; set it as the registered version's description."""
+    text = render(f"models:/{name}/{version}" if version else model_uri)
+    client = MlflowClient()
+    client.log_text(run_id, text, CARD_ARTIFACT)
+    if version:
+        client.update_model_version(name, version, description=text)
+    return text
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Command-line entry point: print the card."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model-uri", required=True, help="the logged model")
+    args = parser.parse_args(argv)
+    without_progress_bars()
+    try:
+        text = render(args.model_uri)
+    except (MlflowException, OSError) as error:
+        print(f"error: {first_line(error)}", file=sys.stderr)
+        raise SystemExit(2) from None
+    print(text, end="")
+
+
+if __name__ == "__main__":
+    main()
