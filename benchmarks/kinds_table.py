@@ -20,6 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchmarks.wrap_table import print_table
 from generator_tests.helpers import copy_template, package_name, render
 
 SCRIPT = Path(__file__).parent / "scripts" / "kinds_paths.py"
@@ -51,12 +52,7 @@ def main() -> None:
         print(result.stderr[-3000:], file=sys.stderr)
         raise SystemExit(1)
     rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
-    rows = rows[next(i for i, row in enumerate(rows) if row[0] == "kind") :]
-    widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
-    for number, row in enumerate(rows):
-        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)))
-        if number == 0:
-            print("  ".join("-" * width for width in widths))
+    print_table(rows[next(i for i, row in enumerate(rows) if row[0] == "kind") :])
 
 
 if __name__ == "__main__":

@@ -71,6 +71,11 @@ def main() -> None:
                 print(result.stderr[-3000:], file=sys.stderr)
                 raise SystemExit(1)
             rows.append(tuple(result.stdout.strip().splitlines()[-1].split("\t")))
+    print_table(rows)
+
+
+def print_table(rows: list) -> None:
+    """Print rows of cells in aligned columns, a rule under the first."""
     widths = [max(len(row[index]) for row in rows) for index in range(len(rows[0]))]
     for number, row in enumerate(rows):
         print(
