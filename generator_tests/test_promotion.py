@@ -125,7 +125,7 @@ def test_each_version_is_judged_by_its_own_code(
     assert float(tags["promotion.challenger_value"]) != pytest.approx(first_value)
 
 
-def test_modes_races_and_a_champion_that_cannot_score(
+def test_modes_races_and_a_change_of_schema(
     rendered: Callable[[dict], Path], tracking_server: str, tmp_path: Path
 ) -> None:
     """The alias logic is the same for every framework: the default project."""
@@ -165,12 +165,13 @@ def test_modes_races_and_a_champion_that_cannot_score(
     assert registry.tags(champion)["promotion.decision"] == "promoted"
     assert won(registry.tags(champion), greater_is_better)
 
-    # Evaluation data without a feature the champion needs: not in auto mode.
+    # A challenger without a feature the champion needs is a change of schema:
+    # not in auto mode, said with the column it dropped.
     line = registry.train(
         "clean.csv", "--exclude", first_feature, evaluation="eval_without_first.csv"
     )
-    assert "stays @challenger" in line and "cannot score" in line, line
-    assert first_feature in line
+    assert "stays @challenger" in line and "a change of schema" in line, line
+    assert f"gone: ['{first_feature}']" in line
     assert registry.alias("champion") == champion
     line = registry.train(
         "clean.csv",

@@ -23,7 +23,7 @@ import yaml
 from servers import Server, request, wait_until_ready
 from tritonclient.utils import InferenceServerException
 
-from claim_cost import kserve
+from claim_cost import card, kserve
 from claim_cost.model import METHODS, Model
 
 pytestmark = pytest.mark.serving
@@ -537,6 +537,20 @@ def test_a_refused_request_is_one_warning_line_in_the_log(
     (number,) = [index for index, line in enumerate(lines) if reason in line]
     assert "WARNING" in lines[number] and "ERROR" not in lines[number]
     assert not lines[number + 1 :][:1] or "Traceback" not in lines[number + 1]
+
+
+def test_the_cards_v2_request_runs_as_written(
+    model_url: str, mixed_logged_uri: str, mixed_logged_model: mlflow.pyfunc.PyFuncModel
+) -> None:
+    text = card.render(mixed_logged_uri)
+    block = text.split("```bash\n")[2].split("```", 1)[0]
+    url, _, rest = block.partition(" -H ")
+    assert url == f"curl -s {card.V2_URL}"
+    body = json.loads(rest.split(" -d '\n", 1)[1].rsplit("\n'", 1)[0])
+    status, answer = request(f"{model_url}/infer", body)  # served as "mixed" here
+    assert status == 200, answer
+    rows = {item["name"]: item["data"] for item in body["inputs"]}
+    assert_answers_as_in_process(answer, mixed_logged_model.predict(pd.DataFrame(rows)))
 
 
 def test_server_keeps_serving_after_bad_requests(

@@ -25,6 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from . import columns, drift, lineage
 from .errors import first_line, without_progress_bars
+from .kserve import DEFAULT_NAME
 from .model import METHODS
 
 CARD_ARTIFACT = "model_card.md"
@@ -38,6 +39,9 @@ METHOD_SUMMARIES = {
 NOT_RECORDED = "not recorded (logged before model cards)"
 NO_PROFILE = "logged before drift checks, or wrapped without --data"
 SERVE_URL = "http://127.0.0.1:5000/invocations"
+V2_URL = f"http://127.0.0.1:8080/v2/models/{DEFAULT_NAME}/infer"
+#: The V2 datatype of each kind of input, as the MLServer runtime declares it.
+V2_DATATYPES = {"number": "FP64", "string": "BYTES", "boolean": "BOOL", "date": "BYTES"}
 #: What the model does with values it did not see in training.
 UNSEEN = (
     "Every feature must be present unless listed as optional; any value may be "
@@ -100,6 +104,8 @@ def predicts(info: Any) -> str:
             f"`{param.name}` (default {param.default!r})" for param in params
         )
         lines += ["", f"Params: {listed}."]
+    if len(METHODS) > 1:
+        lines += ["", "Extra methods, through the `method` param:", ""]
     for name in METHODS[1:]:
         call = json.dumps({"method": name})
         lines.append(f"- `{name}` (params `{call}`): {METHOD_SUMMARIES[name]}")
@@ -213,7 +219,7 @@ def lineage_list(metadata: dict[str, Any]) -> str:
 
 
 def requests(info: Any, version: ModelVersion | None) -> str:
-    """Return requests that work as written: pyfunc, and REST."""
+    """Return requests that work as written: pyfunc, REST and V2."""
     uri = f"models:/{version.name}/{version.version}" if version else info.model_uri
     lines = [
         "## How to call it",
@@ -228,19 +234,47 @@ def requests(info: Any, version: ModelVersion | None) -> str:
     example = serving_example(info)
     if example is None:
         return "\n".join([*lines, "", "No serving input example was logged."])
-    return "\n".join(
-        [
-            *lines,
-            "",
-            f"`mlflow models serve -m {uri}` answers this request:",
-            "",
-            "```bash",
-            f"curl -s {SERVE_URL} -H 'Content-Type: application/json' -d '",
-            example,
-            "'",
-            "```",
-        ]
-    )
+    lines += [
+        "",
+        f"`mlflow models serve -m {uri}` answers this request:",
+        "",
+        "```bash",
+        f"curl -s {SERVE_URL} -H 'Content-Type: application/json' -d '",
+        example,
+        "'",
+        "```",
+    ]
+    kinds = (info.metadata or {}).get("input_types") or {}
+    lines += [
+        "",
+        "The same rows over the V2 protocol, from the folder `python -m "
+        f"claim_cost.kserve --model-uri {uri} --output serving` writes and "
+        "`MLSERVER_HTTP_PORT=8080 mlserver start serving` serves:",
+        "",
+        "```bash",
+        f"curl -s {V2_URL} -H 'Content-Type: application/json' -d '",
+        v2_request(example, kinds),
+        "'",
+        "```",
+    ]
+    return "\n".join(lines)
+
+
+def v2_request(example: str, kinds: dict[str, str]) -> str:
+    """Return the rows of a serving example as a V2 request: one input a column."""
+    split = json.loads(example)["dataframe_split"]
+    inputs = []
+    for position, name in enumerate(split["columns"]):
+        values = [row[position] for row in split["data"]]
+        inputs.append(
+            {
+                "name": name,
+                "datatype": V2_DATATYPES[kinds.get(name, "number")],
+                "shape": [len(values), 1],
+                "data": values,
+            }
+        )
+    return json.dumps({"inputs": inputs}, separators=(",", ":"))
 
 
 def serving_example(info: Any) -> str | None:
