@@ -250,9 +250,9 @@ def requests(info: Any, version: ModelVersion | None) -> str:
     kinds = (info.metadata or {}).get("input_types") or {}
     lines += [
         "",
-        "The same rows over the V2 protocol, from the folder `python -m "
-        f"churn_risk.kserve --model-uri {uri} --output serving` writes and "
-        "`MLSERVER_HTTP_PORT=8080 mlserver start serving` serves:",
+        "The same rows over the V2 protocol, from the folder that",
+        f"`python -m {__package__}.kserve --model-uri {uri} --output serving`",
+        "writes and `MLSERVER_HTTP_PORT=8080 mlserver start serving` serves:",
         "",
         "```bash",
         f"curl -s {V2_URL} -H 'Content-Type: application/json' -d '",
