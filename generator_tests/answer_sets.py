@@ -131,7 +131,12 @@ FRAMEWORKS = tuple(choices("framework"))
 TASKS = tuple(choices("task"))
 PACKAGINGS = tuple(choices("packaging"))
 EXTRA_METHODS = tuple(choices("extra_methods"))
-PYTHON_VERSIONS = tuple(choices("python_version"))
+#: The Python versions offered (3.10 is listed, disabled: end of life).
+PYTHON_VERSIONS = tuple(
+    version
+    for version, refused in TEMPLATE.choices("python_version").items()
+    if not refused
+)
 
 
 def allowed_methods(answers: dict) -> list[str]:

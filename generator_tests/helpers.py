@@ -90,6 +90,22 @@ def update(project: Path, version: str, trust: bool = False, **answers: object) 
     )
 
 
+def pyenv_python(version: str) -> Path:
+    """pyenv's interpreter of `version` ("3.13"), failing the test naming what is
+    missing: the template's suite runs generated projects on the lowest and the
+    highest Python it offers."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    found = sorted(
+        root.glob(f"versions/{version}.*/bin/python{version}"),
+        key=lambda path: int(path.parts[-3].split(".")[2]),
+    )
+    assert found, (
+        f"no Python {version} under {root}/versions: install it with "
+        f"`pyenv install {version}` (the suite runs a generated project on it)"
+    )
+    return found[-1]
+
+
 def package_name(project: Path) -> str:
     """The package a rendered project holds under src/."""
     (package,) = [path.parent.name for path in (project / "src").glob("*/__init__.py")]

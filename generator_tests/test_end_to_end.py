@@ -5,6 +5,7 @@ its train CLI on default data and on a messy CSV."""
 import json
 import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from answer_sets import (
     EXAMPLES_RUN,
     LOGGED_MODEL_ONLY,
     PARTIAL_SUITE_TESTS,
+    PYTHON_VERSIONS,
     TEMPLATE,
     answer_id,
     declared,
@@ -25,6 +27,7 @@ from helpers import (
     last_line,
     package_name,
     project_env,
+    pyenv_python,
     run,
     run_project_tests,
     run_script,
@@ -34,18 +37,20 @@ pytestmark = pytest.mark.end_to_end
 
 
 # First in the file: the slowest test, so xdist starts it early.
-def test_newcomer_setup_pip_install_then_pytest(
+def test_newcomer_setup_on_the_highest_offered_python(
     rendered: Callable[[dict], Path], tmp_path: Path
 ) -> None:
-    """`pip install -e '.[test]'` then `pytest`, in a fresh virtual environment.
-
-    The venv sees this interpreter's packages so nothing heavy is downloaded;
-    the project itself is installed for real (editable, with its test extra).
-    """
+    """The README's set-up, as written (`python -m venv`, `pip install -e
+    '.[test]'`, `pytest`), on the highest Python the template offers, in a
+    virtual environment that shares nothing with this one: every dependency
+    comes from the package index as a user gets it. The default project's
+    lowest Python is 3.11, so this is also a project on a newer Python than its
+    lowest (the `kserve` extra installs nothing on 3.13)."""
+    highest = PYTHON_VERSIONS[-1]
     # A copy: the install writes build metadata into the project.
     project = Path(shutil.copytree(rendered({}), tmp_path / "project"))
     venv = tmp_path / "venv"
-    run([PYTHON, "-m", "venv", "--system-site-packages", str(venv)], cwd=tmp_path)
+    run([str(pyenv_python(highest)), "-m", "venv", str(venv)], cwd=tmp_path)
     python = venv / "bin" / "python"
     env = project_env(project)
     del env["PYTHONPATH"]
@@ -54,8 +59,22 @@ def test_newcomer_setup_pip_install_then_pytest(
         [str(python), "-m", "pip", "install", "-q", "-e", ".[test]"],
         cwd=project,
         env=env,
+        timeout=900,
     )
+    version = run([str(python), "--version"], cwd=project).stdout
+    assert version.startswith(f"Python {highest}."), version
     run_project_tests(project, python=str(python), env=env)
+
+
+def test_the_suite_runs_on_the_lowest_offered_python() -> None:
+    """Every other generated suite here runs in this interpreter: it must be
+    the lowest Python the template offers (the highest runs above)."""
+    lowest = PYTHON_VERSIONS[0]
+    assert f"{sys.version_info.major}.{sys.version_info.minor}" == lowest, (
+        f"run the template's suite on Python {lowest}, the lowest it offers "
+        f"(this is {sys.version.split()[0]}): generated projects are tested on "
+        "the lowest and the highest offered Python"
+    )
 
 
 #: The defaults' own suite runs in the newcomer test above, installed for real.

@@ -35,6 +35,10 @@ BAD_ANSWERS = [
     ),
     ({"python_version": "3.9"}, "Invalid choice for 'python_version': '3.9' is not in"),
     (
+        {"python_version": "3.10"},
+        "Python 3.10 reached its end of life in October 2026: choose 3.11 or later",
+    ),
+    (
         {"framework": "tensorflow"},
         "Invalid choice for 'framework': 'tensorflow' is not in",
     ),

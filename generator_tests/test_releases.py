@@ -27,6 +27,7 @@ from answer_sets import Template
 from helpers import (
     REPO,
     commit_all,
+    copier_cli,
     git,
     init_repo,
     package_name,
@@ -103,8 +104,14 @@ ANSWERS = {
             "packaging": "artifacts",
             "extra_methods": ["predict_batch"],
         },
+        # 3.10 is no longer offered: the update moves the project to 3.11.
+        "python-3-10": {"python_version": "3.10", "packaging": "wrapper"},
     },
 }
+#: Answers the current template no longer offers, and what an update with
+#: --defaults takes instead (Copier drops a refused recorded answer and takes
+#: the default).
+NO_LONGER_OFFERED = {"python_version": {"3.10": "3.11"}}
 #: The answer set per version whose updated project runs its own tests.
 RUN_TESTS = {"0.1.0": "loader-module", "0.2.0": "catboost-regression-wrapper"}
 CASES = [
@@ -201,7 +208,11 @@ def copy_edit_update(
         refused = True
         assert git(project, "status", "--porcelain") == ""
         update(project, current, trust=True)
-    fresh = render(template, root / "fresh", answers, current)
+    now = {
+        question: NO_LONGER_OFFERED.get(question, {}).get(answer, answer)
+        for question, answer in answers.items()
+    }
+    fresh = render(template, root / "fresh", now, current)
     edit_as_owner(fresh)
     return Updated(project, fresh, kept, refused)
 
@@ -344,6 +355,36 @@ def test_updated_project_passes_its_own_tests(
     project = shutil.copytree(updated(version, label).project, tmp_path / label)
     result = run_project_tests(project, "-rA")
     assert "PASSED tests/test_features.py::test_ratio" in result.stdout
+
+
+def test_a_python_3_10_project_is_told_and_moved_to_3_11(
+    template_git: tuple[Path, str], tmp_path: Path
+) -> None:
+    """`copier update --defaults` on the command line, as the README runs it:
+    the message before the update says what changes, and the answers, the
+    package metadata, ruff's target and the CI matrix say 3.11 after it."""
+    clone, current = template_git
+    project = render(clone, tmp_path / "project", {"python_version": "3.10"}, "v0.2.0")
+    init_repo(project)
+    commit_all(project, "generated from v0.2.0")
+    # --trust: the update from 0.2.0 crosses the 0.3.0 migration.
+    result = copier_cli(
+        "update", "--defaults", "--trust", "--vcs-ref", current, cwd=project
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Python 3.10, which reached its end of life" in result.stderr
+    assert "the update moves it to 3.11" in result.stderr
+    assert answers_of(project)["python_version"] == "3.11"
+    pyproject = (project / "pyproject.toml").read_text()
+    assert 'requires-python = ">=3.11"' in pyproject
+    assert 'target-version = "py311"' in pyproject
+    ci = yaml.safe_load((project / ".github/workflows/ci.yml").read_text())
+    versions = ci["jobs"]["test"]["strategy"]["matrix"]["python-version"]
+    assert versions == ["3.11", "3.12", "3.13"]
+
+
+def answers_of(project: Path) -> dict:
+    return yaml.safe_load((project / ".copier-answers.yml").read_text())
 
 
 def release_choices(

@@ -1,6 +1,7 @@
 """Talking to the servers the serving tests start: JSON over HTTP, and readiness."""
 
 import json
+import socket
 import subprocess
 import time
 import urllib.error
@@ -44,6 +45,13 @@ def request(
         return status, json.loads(raw)
     except json.JSONDecodeError:
         return status, raw.decode()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def wait_until_ready(server: Server, ready_path: str) -> None:

@@ -553,6 +553,21 @@ def test_the_cards_v2_request_runs_as_written(
     assert_answers_as_in_process(answer, mixed_logged_model.predict(pd.DataFrame(rows)))
 
 
+def test_the_folders_request_file_is_answered_as_in_process(
+    model_url: str, kserve_folder: Path, mixed_logged_model: mlflow.pyfunc.PyFuncModel
+) -> None:
+    """`request.json` beside the folder: the input example's rows, typed by kind
+    (booleans as BOOL, dates as BYTES, gaps as null), answered as in-process."""
+    body = json.loads((kserve_folder / kserve.REQUEST_FILE).read_text())
+    datatypes = {item["name"]: item["datatype"] for item in body["inputs"]}
+    assert datatypes["is member"] == "BOOL"
+    assert datatypes["signup date"] == "BYTES"
+    status, answer = request(f"{model_url}/infer", body)
+    assert status == 200, answer
+    rows = {item["name"]: item["data"] for item in body["inputs"]}
+    assert_answers_as_in_process(answer, mixed_logged_model.predict(pd.DataFrame(rows)))
+
+
 def test_server_keeps_serving_after_bad_requests(
     model_url: str, features: pd.DataFrame
 ) -> None:

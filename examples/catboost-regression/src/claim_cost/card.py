@@ -25,7 +25,7 @@ from mlflow.exceptions import MlflowException
 
 from . import columns, drift, lineage
 from .errors import first_line, without_progress_bars
-from .kserve import DEFAULT_NAME
+from .kserve import DEFAULT_NAME, v2_request
 from .model import METHODS
 
 CARD_ARTIFACT = "model_card.md"
@@ -40,8 +40,6 @@ NOT_RECORDED = "not recorded (logged before model cards)"
 NO_PROFILE = "logged before drift checks, or wrapped without --data"
 SERVE_URL = "http://127.0.0.1:5000/invocations"
 V2_URL = f"http://127.0.0.1:8080/v2/models/{DEFAULT_NAME}/infer"
-#: The V2 datatype of each kind of input, as the MLServer runtime declares it.
-V2_DATATYPES = {"number": "FP64", "string": "BYTES", "boolean": "BOOL", "date": "BYTES"}
 #: What the model does with values it did not see in training.
 UNSEEN = (
     "Every feature must be present unless listed as optional; any value may be "
@@ -253,28 +251,11 @@ def requests(info: Any, version: ModelVersion | None) -> str:
         "",
         "```bash",
         f"curl -s {V2_URL} -H 'Content-Type: application/json' -d '",
-        v2_request(example, kinds),
+        json.dumps(v2_request(json.loads(example), kinds), separators=(",", ":")),
         "'",
         "```",
     ]
     return "\n".join(lines)
-
-
-def v2_request(example: str, kinds: dict[str, str]) -> str:
-    """Return the rows of a serving example as a V2 request: one input a column."""
-    split = json.loads(example)["dataframe_split"]
-    inputs = []
-    for position, name in enumerate(split["columns"]):
-        values = [row[position] for row in split["data"]]
-        inputs.append(
-            {
-                "name": name,
-                "datatype": V2_DATATYPES[kinds.get(name, "number")],
-                "shape": [len(values), 1],
-                "data": values,
-            }
-        )
-    return json.dumps({"inputs": inputs}, separators=(",", ":"))
 
 
 def serving_example(info: Any) -> str | None:

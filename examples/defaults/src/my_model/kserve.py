@@ -4,7 +4,9 @@
         --model-uri URI --output DIR [--name NAME] [--storage-uri URI]
         [--workers N] [--host HOST]
 
-DIR holds everything the server needs, so it can be uploaded as it is:
+DIR holds everything the server needs, so it can be uploaded as it is, and
+`request.json`, a V2 request of the rows of the model's input example that
+the served model answers as written:
 `settings.json` (MLServer's server settings for a local `mlserver start DIR`:
 --host, default 127.0.0.1, and --workers inference processes), NAME/ (the
 model's own folder: `model-settings.json`, which serves `model/` as NAME with
@@ -47,6 +49,9 @@ KSERVE_MOUNT = "/mnt/models"
 DEFAULT_WORKERS = 1
 DEFAULT_HOST = "127.0.0.1"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+#: The V2 datatype of each kind of input, as the MLServer runtime declares it.
+V2_DATATYPES = {"number": "FP64", "string": "BYTES", "boolean": "BOOL", "date": "BYTES"}
+REQUEST_FILE = "request.json"
 
 
 class KServeError(Exception):
@@ -110,6 +115,41 @@ def inference_service(name: str, storage_uri: str, workers: int) -> dict[str, An
     }
 
 
+def v2_request(example: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+    """Return the rows of a serving input example as a V2 request.
+
+    One input a column, typed by its kind, and `predict` as the method.
+    """
+    split = example["dataframe_split"]
+    inputs = []
+    for position, name in enumerate(split["columns"]):
+        values = [row[position] for row in split["data"]]
+        inputs.append(
+            {
+                "name": name,
+                "datatype": V2_DATATYPES[kinds.get(name, "number")],
+                "shape": [len(values), 1],
+                "data": values,
+            }
+        )
+    return {"inputs": inputs, "parameters": {"method": "predict"}}
+
+
+def write_request(model: Path, path: Path) -> bool:
+    """Write the V2 request of the downloaded `model`'s input example to `path`.
+
+    Returns False, writing nothing, when the model was logged without one.
+    """
+    example = model / "serving_input_example.json"
+    if not example.is_file():
+        return False
+    metadata = yaml.safe_load((model / "MLmodel").read_text()).get("metadata") or {}
+    kinds = metadata.get("input_types") or {}
+    request = v2_request(json.loads(example.read_text()), kinds)
+    path.write_text(json.dumps(request, indent=2) + "\n")
+    return True
+
+
 def write_folder(
     model_uri: str,
     output: Path,
@@ -143,6 +183,7 @@ def write_folder(
         raise KServeError(
             f"cannot download model {model_uri}: {first_line(error)}"
         ) from error
+    write_request(model_folder / "model", output / REQUEST_FILE)
     (model_folder / "model-settings.json").write_text(
         json.dumps(model_settings(name), indent=2) + "\n"
     )
@@ -206,6 +247,11 @@ def main(argv: list[str] | None = None) -> None:
     print(f"on KServe:      upload {args.output} to {args.storage_uri}, then")
     print(f"                kubectl apply -f {args.output / 'inferenceservice.yaml'}")
     print(f"predict:        POST /v2/models/{args.name}/infer")
+    request = args.output / REQUEST_FILE
+    if request.is_file():
+        print(f"a request:      {request} (the rows of the model's input example)")
+    else:
+        print("a request:      none (the model was logged without an input example)")
 
 
 if __name__ == "__main__":
