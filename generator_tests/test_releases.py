@@ -361,8 +361,8 @@ def test_a_python_3_10_project_is_told_and_moved_to_3_11(
     template_git: tuple[Path, str], tmp_path: Path
 ) -> None:
     """`copier update --defaults` on the command line, as the README runs it:
-    the message before the update says what changes, and the answers, the
-    package metadata, ruff's target and the CI matrix say 3.11 after it."""
+    the message after the update says what changed, and the answers, the
+    package metadata, ruff's target and the CI matrix say 3.11."""
     clone, current = template_git
     project = render(clone, tmp_path / "project", {"python_version": "3.10"}, "v0.2.0")
     init_repo(project)
@@ -372,8 +372,8 @@ def test_a_python_3_10_project_is_told_and_moved_to_3_11(
         "update", "--defaults", "--trust", "--vcs-ref", current, cwd=project
     )
     assert result.returncode == 0, result.stderr
-    assert "Python 3.10, which reached its end of life" in result.stderr
-    assert "the update moves it to 3.11" in result.stderr
+    assert "Python 3.10 reached its end of life in October 2026" in result.stderr
+    assert "this update moved the project to 3.11" in result.stderr
     assert answers_of(project)["python_version"] == "3.11"
     pyproject = (project / "pyproject.toml").read_text()
     assert 'requires-python = ">=3.11"' in pyproject
