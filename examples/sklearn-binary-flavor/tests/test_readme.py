@@ -1,15 +1,16 @@
 """README.md's code, run as written against the model the train CLI logged.
 
 Every `bash` and `python` block of README.md runs here, in order, in one
-working directory, unless NOT_RUN says why it cannot (a file only you have, a
-Spark cluster, the package index): a new block runs without being listed, and
-a NOT_RUN entry that matches no block fails. Blocks run with three changes
-only: the URI train printed for `models:/m-...`; free ports for 5001, 8080
-and 8081 (suites may run side by side); and `curl -s` with `--fail-with-body`
-added, so a refused request fails its block instead of printing an error.
-Servers a block starts (`mlflow models serve`, `mlserver start`) run in the
-background until the test ends. The Python blocks under one heading run in
-one interpreter, in order, as a reader pastes them.
+working directory, unless NOT_RUN (or NOT_RUN_UNDER, for a whole section)
+says why it cannot (a file only you have, a Spark cluster, the package
+index): a new block runs without being listed, and a NOT_RUN entry that
+matches no block fails. Blocks run with three changes only: the URI train
+printed for `models:/m-...`; free ports for 5001, 8080 and 8081 (suites may
+run side by side); and `curl -s` with `--fail-with-body` added, so a refused
+request fails its block instead of printing an error. Servers a block starts
+(`mlflow models serve`, `mlserver start`) run in the background until the
+test ends. The Python blocks under one heading run in one interpreter, in
+order, as a reader pastes them.
 """
 
 import os
@@ -45,6 +46,12 @@ NOT_RUN = {
     "set_registered_model_alias(": "moves the champion alias of your registry",
     "copier update": "needs the template's repository",
 }
+#: Sections not run here, by heading, with the reason.
+NOT_RUN_UNDER: dict[str, str] = {}
+if sys.version_info >= (3, 13):
+    NOT_RUN_UNDER["### On MLServer and KServe (V2 protocol)"] = (
+        "MLServer 1.7 installs on Python < 3.13 only"
+    )
 #: The port each README port becomes here.
 PORTS = ("5001", "8080", "8081")
 #: A line that starts a server, and the path that answers once it is ready.
@@ -61,6 +68,8 @@ class Block:
 
     @property
     def skipped_because(self) -> str:
+        if self.heading in NOT_RUN_UNDER:
+            return NOT_RUN_UNDER[self.heading]
         return next((why for text, why in NOT_RUN.items() if text in self.code), "")
 
 
