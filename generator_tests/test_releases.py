@@ -208,10 +208,10 @@ def copy_edit_update(
         refused = True
         assert git(project, "status", "--porcelain") == ""
         update(project, current, trust=True)
-    now = {
-        question: NO_LONGER_OFFERED.get(question, {}).get(answer, answer)
-        for question, answer in answers.items()
-    }
+    now = dict(answers)
+    for question, instead in NO_LONGER_OFFERED.items():
+        if question in now:
+            now[question] = instead.get(now[question], now[question])
     fresh = render(template, root / "fresh", now, current)
     edit_as_owner(fresh)
     return Updated(project, fresh, kept, refused)
