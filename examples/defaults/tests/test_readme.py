@@ -15,6 +15,7 @@ order, as a reader pastes them.
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -86,10 +87,14 @@ def blocks() -> list[Block]:
 
 
 class Reader:
-    """Runs README blocks as a reader would, in one working directory."""
+    """Runs README blocks as a reader would, in one working directory; the
+    servers' logs go to `logs`."""
 
-    def __init__(self, workdir: Path, model_uri: str, ports: dict[str, str]) -> None:
+    def __init__(
+        self, workdir: Path, logs: Path, model_uri: str, ports: dict[str, str]
+    ) -> None:
         self.workdir = workdir
+        self.logs = logs
         self.model_uri = model_uri
         self.ports = ports
         self.servers: list[Server] = []
@@ -148,7 +153,7 @@ class Reader:
 
     def start(self, command: str, ready_path: str) -> None:
         port = re.search(r"(?:-p |MLSERVER_HTTP_PORT=)(\d+)", command).group(1)
-        log = self.workdir / f"server-{len(self.servers)}.log"
+        log = self.logs / f"server-{len(self.servers)}.log"
         # `exec` after the command's own variables: stopping it stops the server.
         variables, program = re.match(r"((?:\w+=\S+ )*)(.*)", command).groups()
         with log.open("w") as output:
@@ -176,12 +181,17 @@ class Reader:
 def reader(
     cli_model_uri: str, tmp_path: Path, free_ports: dict[str, str]
 ) -> Iterator[Reader]:
-    """A reader in a fresh directory holding the file the README scores:
-    customers.parquet, rows of the bundled data with a customer_id."""
+    """A reader in a fresh directory holding the project's .gitignore and the
+    file the README scores: customers.parquet, rows of the bundled data with a
+    customer_id."""
+    workdir, logs = tmp_path / "project", tmp_path / "logs"
+    workdir.mkdir()
+    logs.mkdir()
+    shutil.copyfile(README.with_name(".gitignore"), workdir / ".gitignore")
     features, _ = load_data(None, "target")
     customers = features.head(40).assign(customer_id=range(40))
-    customers.to_parquet(tmp_path / "customers.parquet")
-    reader = Reader(tmp_path, cli_model_uri, free_ports)
+    customers.to_parquet(workdir / "customers.parquet")
+    reader = Reader(workdir, logs, cli_model_uri, free_ports)
     yield reader
     reader.stop()
 
@@ -207,3 +217,15 @@ def test_the_readme_runs_as_written(reader: Reader) -> None:
     assert "## Serve" in ran
     scored = pd.read_parquet(reader.workdir / "scored.parquet")
     assert len(scored) == 40
+    # What the commands wrote is git-ignored: `copier update` refuses a dirty
+    # project, and a user commits none of it.
+    subprocess.run(["git", "init", "-q"], cwd=reader.workdir, check=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"],
+        cwd=reader.workdir,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    untracked = {line[3:] for line in status.splitlines()}
+    assert untracked == {".gitignore", "customers.parquet"}, status
