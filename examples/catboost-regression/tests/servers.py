@@ -54,6 +54,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def stop(process: subprocess.Popen) -> None:
+    """Stop a server, killing it if it does not exit within 30 s."""
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def wait_until_ready(server: Server, ready_path: str) -> None:
     """Wait until `ready_path` answers 200; fail with the server's log if the
     server exits or takes longer than STARTUP_SECONDS."""

@@ -11,7 +11,7 @@ import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from servers import Server, free_port
+from servers import Server, free_port, stop
 
 from churn_risk import kserve
 from churn_risk.model import Model
@@ -274,15 +274,6 @@ def cli_model_dir(cli_model_uri: str, tmp_path_factory: pytest.TempPathFactory) 
             cli_model_uri, dst_path=str(tmp_path_factory.mktemp("logged"))
         )
     )
-
-
-def stop(process: subprocess.Popen) -> None:
-    """Stop a server, killing it if it does not exit within 30 s."""
-    process.terminate()
-    try:
-        process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        process.kill()
 
 
 class Starting:

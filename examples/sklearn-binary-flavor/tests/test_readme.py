@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from servers import Server, free_port, wait_until_ready
+from servers import Server, free_port, stop, wait_until_ready
 
 from churn_risk.train import load_data
 
@@ -170,11 +170,7 @@ class Reader:
 
     def stop(self) -> None:
         for server in self.servers:
-            server.process.terminate()
-            try:
-                server.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                server.process.kill()
+            stop(server.process)
 
 
 @pytest.fixture
