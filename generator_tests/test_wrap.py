@@ -57,9 +57,13 @@ def test_a_wrapped_model_serves_and_scores_what_the_notebook_predicts(
             "notebook_model", framework, "binary", str(tmp_path), cwd=tmp_path, env=env
         )
     )
+    # The notebook fitted XGBoost and LightGBM on the codes of the sorted
+    # labels: wrap is told which label each class is.
+    classes = ["--classes", "no", "yes"] if framework in ("xgboost", "lightgbm") else []
     wrapped = run(
         [PYTHON, "-m", f"{package}.wrap", "--model", model_file]
-        + ["--data", str(tmp_path / "data.csv"), "--registered-model-name", ""],
+        + ["--data", str(tmp_path / "data.csv"), "--registered-model-name", ""]
+        + classes,
         cwd=tmp_path,
         env=env,
     )

@@ -11,6 +11,10 @@ with a space; writes `data.csv` (the frame with its target) and
 with `expected.json`, what the fitted model itself predicts for those rows
 (`predict_proba`, or `predict` for regression). With `--train`, fits on that
 CSV's columns (target: `target`). Prints the model file's path last.
+
+A classifier of XGBoost or LightGBM is fitted on the codes of the sorted
+labels, as their scikit-learn estimators encode labels: wrapping it with text
+labels in `data.csv` takes `--classes` with the sorted labels.
 """
 
 import argparse
