@@ -13,6 +13,7 @@ from helpers import (
     copy_template,
     free_port,
     render,
+    running_postgres,
     running_server,
     template_repo_at_versions,
 )
@@ -68,3 +69,11 @@ def tracking_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with running_server(command, root, env, f"{url}/health"):
         yield url
+
+
+@pytest.fixture(scope="session")
+def registry_database() -> Iterator[str]:
+    """A PostgreSQL server of this session (per xdist worker), for the
+    generated suites' registry: they make a database of their own in it."""
+    with running_postgres() as uri:
+        yield uri

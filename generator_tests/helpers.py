@@ -11,6 +11,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -355,3 +356,62 @@ def template_repo_at_releases(target: Path) -> str:
     git(target, "add", "-A")
     git(target, "commit", "-q", "--no-verify", "--allow-empty", "-m", "working tree")
     return git(target, "rev-parse", "HEAD").strip()
+
+
+# --- PostgreSQL, for the generated suites' registry tests ---------------------
+
+#: Where Debian's `postgresql` package puts the server's programs.
+POSTGRES_BIN_GLOB = "/usr/lib/postgresql/*/bin"
+#: The variable a generated project's tests read the database URI from.
+REGISTRY_DATABASE_VARIABLE = "TEST_REGISTRY_DATABASE_URI"
+
+
+def postgres_bin() -> Path:
+    """The folder of `initdb` and `pg_ctl`; fails naming the package if absent."""
+    found = sorted(Path("/").glob(POSTGRES_BIN_GLOB.lstrip("/")))
+    found = [folder for folder in found if (folder / "initdb").is_file()]
+    assert found, (
+        f"PostgreSQL's server programs are not in {POSTGRES_BIN_GLOB}: install "
+        "Debian's `postgresql` package (.ci/run does)"
+    )
+    return found[-1]
+
+
+@contextmanager
+def running_postgres() -> Iterator[str]:
+    """Start a PostgreSQL server of its own on a free port on 127.0.0.1.
+
+    Yields a URI of a superuser with a password (the generated tests create a
+    database of their own there). `initdb` refuses root, so as root the
+    server runs as the `postgres` user, in a folder that user owns.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="postgres-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    bin_dir = postgres_bin()
+    data, port, password = folder / "data", free_port(), "mlflow-test"
+    secret = folder / "password"
+    secret.write_text(password)
+    if as_user:
+        shutil.chown(secret, "postgres", "postgres")
+    subprocess.run(
+        [*as_user, str(bin_dir / "initdb"), "-D", str(data), "-U", "mlflow",
+         f"--pwfile={secret}", "-A", "scram-sha-256", "--no-sync"],
+        check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {folder} -c fsync=off"
+    subprocess.run(
+        [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-l",
+         str(folder / "server.log"), "-o", options, "-w", "start"],
+        check=True, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    try:
+        yield f"postgresql+psycopg2://mlflow:{password}@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run(
+            [*as_user, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+            capture_output=True, timeout=120,
+        )  # fmt: skip
+        shutil.rmtree(folder, ignore_errors=True)

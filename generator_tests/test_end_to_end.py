@@ -4,6 +4,7 @@ its train CLI on default data and on a messy CSV."""
 
 import json
 import os
+import re
 import shutil
 import sys
 from collections.abc import Callable
@@ -24,6 +25,7 @@ from answer_sets import (
 from frames import TARGET, messy_frame
 from helpers import (
     PYTHON,
+    REGISTRY_DATABASE_VARIABLE,
     last_line,
     package_name,
     project_env,
@@ -38,7 +40,7 @@ pytestmark = pytest.mark.end_to_end
 
 # First in the file: the slowest test, so xdist starts it early.
 def test_newcomer_setup_on_the_highest_offered_python(
-    rendered: Callable[[dict], Path], tmp_path: Path
+    rendered: Callable[[dict], Path], tmp_path: Path, registry_database: str
 ) -> None:
     """The README's set-up, as written (`python -m venv`, `pip install -e
     '.[test]'`, `pytest`), on the highest Python the template offers, in a
@@ -63,7 +65,42 @@ def test_newcomer_setup_on_the_highest_offered_python(
     )
     version = run([str(python), "--version"], cwd=project).stdout
     assert version.startswith(f"Python {highest}."), version
-    run_project_tests(project, python=str(python), env=env)
+    # Its registry on PostgreSQL, as the generated CI runs it.
+    env[REGISTRY_DATABASE_VARIABLE] = registry_database
+    result = run_project_tests(project, python=str(python), env=env)
+    assert "registry: `mlflow server` on a fresh database" in result.stdout
+
+
+@pytest.mark.deployment
+def test_the_lowest_versions_the_ranges_allow(
+    rendered: Callable[[dict], Path], tmp_path: Path
+) -> None:
+    """The generated CI's `lowest` job, here: the default project installed with
+    `uv pip install --resolution lowest-direct` (every direct dependency at
+    the lowest version its range allows, from the package index) passes its
+    model, logged-model and contract tests and trains from the CLI. A lower
+    bound that no longer works (MLflow 3.1 beside SQLAlchemy 2.1, an XGBoost
+    without `Booster.get_categories`) fails here."""
+    project = Path(shutil.copytree(rendered({}), tmp_path / "project"))
+    venv = tmp_path / "venv"
+    uv = [PYTHON, "-m", "uv"]
+    run([*uv, "venv", "-q", "-p", PYTHON, str(venv)], cwd=tmp_path)
+    python = venv / "bin" / "python"
+    env = project_env(project)
+    del env["PYTHONPATH"]
+    env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env['PATH']}"
+    install = ["pip", "install", "-q", "--python", str(python)]
+    install += ["--resolution", "lowest-direct", "-e", ".[test]"]
+    run([*uv, *install], cwd=project, env=env, timeout=900)
+    listed = run([*uv, "pip", "list", "--python", str(python)], cwd=project).stdout
+    assert re.search(r"^pandas +2\.2\.0$", listed, re.MULTILINE), listed
+    run_project_tests(
+        project,
+        "tests/test_model.py",
+        *PARTIAL_SUITE_TESTS,
+        python=str(python),
+        env=env,
+    )
 
 
 def test_the_suite_runs_on_the_lowest_offered_python() -> None:
