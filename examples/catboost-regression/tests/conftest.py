@@ -4,14 +4,17 @@ import os
 import subprocess
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import mlflow
 import numpy as np
 import pandas as pd
 import pytest
-from servers import Server, free_port, stop
+import sqlalchemy
+from servers import Server, free_port, stop, wait_until_ready
 
 from claim_cost import kserve
 from claim_cost.model import Model
@@ -26,6 +29,11 @@ from claim_cost.train import (
 
 #: The experiment the tests train the mixed-column models in.
 MIXED_EXPERIMENT = "mixed"
+#: A database URI (postgresql+psycopg2://USER:PASSWORD@HOST:PORT/DATABASE) for the
+#: registry: when set, the whole session tracks to a real `mlflow server` on a
+#: fresh database there, as production registries run (the generated CI sets
+#: it to its `postgres` service); unset, to a SQLite file.
+DATABASE_VARIABLE = "TEST_REGISTRY_DATABASE_URI"
 
 #: MLServer 1.7, its last release, installs on Python < 3.13 only (the `kserve`
 #: extra's marker): there, its tests are not collected, and the header says so.
@@ -33,33 +41,93 @@ V2_SERVING_HERE = sys.version_info < (3, 13)
 collect_ignore = [] if V2_SERVING_HERE else ["test_kserve.py"]
 
 
-def pytest_report_header() -> str:
+def pytest_report_header() -> list[str]:
+    if os.environ.get(DATABASE_VARIABLE):
+        lines = [
+            f"registry: `mlflow server` on a fresh database at {DATABASE_VARIABLE}"
+        ]
+    else:
+        lines = [
+            f"registry: SQLite; set {DATABASE_VARIABLE} to run the tests against "
+            "`mlflow server` on PostgreSQL"
+        ]
     if V2_SERVING_HERE:
-        return "V2 serving: tests/test_kserve.py runs a real `mlserver start`"
-    return (
-        "V2 serving: tests/test_kserve.py not collected: MLServer 1.7 installs on "
-        "Python < 3.13 only"
-    )
+        lines.append("V2 serving: tests/test_kserve.py runs a real `mlserver start`")
+    else:
+        lines.append(
+            "V2 serving: tests/test_kserve.py not collected: MLServer 1.7 installs "
+            "on Python < 3.13 only"
+        )
+    return lines
+
+
+@contextmanager
+def fresh_database(uri: str) -> Iterator[str]:
+    """Create a database of its own beside the one `uri` names; drop it after."""
+    url = sqlalchemy.engine.make_url(uri)
+    name = f"mlflow_test_{uuid.uuid4().hex[:12]}"
+    engine = sqlalchemy.create_engine(url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as connection:
+            connection.execute(
+                sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            )
+        engine.dispose()
+
+
+@contextmanager
+def registry_server(database: str, folder: Path) -> Iterator[str]:
+    """Run `mlflow server` on `database`, artifacts in `folder`; yield its URL."""
+    port = free_port()
+    log = folder / "server.log"
+    command = [sys.executable, "-m", "mlflow", "server", "--workers", "1"]
+    command += ["--artifacts-destination", str(folder / "artifacts")]
+    command += ["--host", "127.0.0.1", "--port", str(port)]
+    # The database URI holds a password: in the environment, not in `ps`.
+    env = {**os.environ, "MLFLOW_BACKEND_STORE_URI": database}
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            command, env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    server = Server(process, f"http://127.0.0.1:{port}", log)
+    try:
+        wait_until_ready(server, "/health")
+        yield server.url
+    finally:
+        stop(process)
 
 
 @pytest.fixture(scope="session", autouse=True)
 def tracking_uri(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Keep every run of the session in a temporary SQLite tracking store, and
-    the runs' artifacts beside it (MLflow would write them to `./mlruns`)."""
+    """Keep every run of the session in a temporary tracking store: a SQLite
+    file with the runs' artifacts beside it (MLflow would write them to
+    `./mlruns`), or a real `mlflow server` on a fresh database when
+    DATABASE_VARIABLE is set."""
     folder = tmp_path_factory.mktemp("tracking")
-    uri = f"sqlite:///{folder / 'mlflow.db'}"
-    previous = os.environ.get("MLFLOW_TRACKING_URI")
-    os.environ["MLFLOW_TRACKING_URI"] = uri
-    mlflow.set_tracking_uri(uri)
-    # Create the store and the session's experiments here, before a subprocess
-    # of the session opens the store too.
-    for name in (DEFAULT_EXPERIMENT, MIXED_EXPERIMENT, DRIFT_EXPERIMENT):
-        mlflow.create_experiment(name, artifact_location=(folder / name).as_uri())
-    yield uri
-    if previous is None:
-        del os.environ["MLFLOW_TRACKING_URI"]
-    else:
-        os.environ["MLFLOW_TRACKING_URI"] = previous
+    database = os.environ.get(DATABASE_VARIABLE)
+    with ExitStack() as stack:
+        if database:
+            fresh = stack.enter_context(fresh_database(database))
+            uri = stack.enter_context(registry_server(fresh, folder))
+        else:
+            uri = f"sqlite:///{folder / 'mlflow.db'}"
+        previous = os.environ.get("MLFLOW_TRACKING_URI")
+        os.environ["MLFLOW_TRACKING_URI"] = uri
+        mlflow.set_tracking_uri(uri)
+        # Create the store and the session's experiments here, before a
+        # subprocess of the session opens the store too.
+        for name in (DEFAULT_EXPERIMENT, MIXED_EXPERIMENT, DRIFT_EXPERIMENT):
+            location = None if database else (folder / name).as_uri()
+            mlflow.create_experiment(name, artifact_location=location)
+        yield uri
+        if previous is None:
+            del os.environ["MLFLOW_TRACKING_URI"]
+        else:
+            os.environ["MLFLOW_TRACKING_URI"] = previous
 
 
 @pytest.fixture(scope="session")

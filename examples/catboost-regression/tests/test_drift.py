@@ -1,5 +1,6 @@
 """Drift checks: the training profile, and what a scored batch is compared to."""
 
+import copy
 import json
 from pathlib import Path
 
@@ -11,8 +12,9 @@ import pytest
 from claim_cost import drift, score
 from claim_cost.logged_model import log_model
 from claim_cost.model import Model
+from claim_cost.preprocessing import to_numbers
 from claim_cost.scoring import ScoringError
-from claim_cost.train import model_signature
+from claim_cost.train import fit_model, model_signature
 
 
 @pytest.fixture(scope="module")
@@ -93,6 +95,7 @@ def test_a_shifted_column_a_new_category_and_a_missing_column_are_flagged(
         "missing",
         "largest",
         "move",
+        "dates",
     ]
     assert "colour name" in table and "unseen: 0.0% -> 80" in table
 
@@ -176,8 +179,10 @@ def test_score_drift_writes_a_report_beside_the_output_and_logs_a_run(
     assert (tmp_path / "scored.drift.png").is_file()
     assert captured.out.splitlines()[-1] == str(tmp_path / "scored.drift.png")
     (run,) = mlflow.search_runs(
-        experiment_names=[score.DRIFT_EXPERIMENT], output_format="list"
-    )[-1:]
+        experiment_names=[score.DRIFT_EXPERIMENT],
+        filter_string=f"params.input = '{training_like}'",
+        output_format="list",
+    )
     assert run.data.metrics["drifted_columns"] == len(report["drifted"])
     first = report["features"][0]["name"]
     assert run.data.metrics[f"psi.{first}"] == report["features"][0]["psi"]
@@ -292,3 +297,123 @@ def test_a_class_the_held_out_rows_never_got_is_not_drift_by_itself() -> None:
         pd.DataFrame(index=range(400)), pd.Series(["c"] * 400).to_frame("label")
     )
     assert monitor.report().prediction[0].status == "drift"
+
+
+def a_year_later(features: pd.DataFrame) -> pd.DataFrame:
+    """Rows drawn from `features` with their signup dates 52 weeks later: the
+    same months and days of the week."""
+    batch = drawn_from(features)
+    later = pd.to_datetime(batch["signup date"]) + pd.Timedelta(weeks=52)
+    batch["signup date"] = later.dt.strftime("%Y-%m-%d").astype(object)
+    return batch
+
+
+def test_dates_a_year_later_do_not_drift_and_show_their_range_as_dates(
+    mixed_model: Model, profile: dict, features: pd.DataFrame
+) -> None:
+    summary = profile["features"]["signup date"]
+    assert summary["parts"] == ["month", "weekday"]
+    assert len(summary["shares"]) == 12 + 7 + 1
+    dates = pd.to_datetime(features["signup date"])
+    first, last = (day.date().isoformat() for day in (dates.min(), dates.max()))
+    assert (summary["first"], summary["last"]) == (first, last)
+    batch = a_year_later(features)
+    report = drift_of(mixed_model, profile, batch)
+    (signup,) = [column for column in report.features if column.name == "signup date"]
+    assert signup.status == "stable", signup
+    assert signup.training_dates == [first, last]
+    later = pd.to_datetime(batch["signup date"])
+    assert signup.batch_dates == [
+        later.min().date().isoformat(),
+        later.max().date().isoformat(),
+    ]
+    assert f"{first}..{last} -> {signup.batch_dates[0]}.." in report.table()
+
+
+@pytest.mark.parametrize(
+    ("change", "bucket"),
+    [
+        ("all on Saturdays", "weekday Sat"),
+        ("all in March", "month Mar"),
+        ("half missing", "missing"),
+    ],
+)
+def test_a_date_drifts_by_its_days_of_the_week_months_or_gaps(
+    mixed_model: Model,
+    profile: dict,
+    features: pd.DataFrame,
+    change: str,
+    bucket: str,
+) -> None:
+    batch = drawn_from(features)
+    dates = pd.to_datetime(batch["signup date"])
+    if change == "all on Saturdays":
+        dates = dates + pd.to_timedelta((5 - dates.dt.day_of_week) % 7, unit="D")
+    elif change == "all in March":
+        dates = dates.map(lambda date: date.replace(month=3), na_action="ignore")
+    else:
+        dates[dates.index % 2 == 0] = pd.NaT
+    batch["signup date"] = dates.dt.strftime("%Y-%m-%d").astype(object)
+    report = drift_of(mixed_model, profile, batch)
+    (signup,) = [column for column in report.features if column.name == "signup date"]
+    assert (signup.status, signup.bucket) == ("drift", bucket)
+
+
+def test_a_model_logged_with_day_count_date_bins_scores_with_drift(
+    mixed_model: Model,
+    profile: dict,
+    features: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The profile the previous release logged: dates in quantile bins of
+    # their day counts, no "other" flag on string columns.
+    old = copy.deepcopy(profile)
+    days = to_numbers("signup date", features["signup date"], "date")
+    old["features"]["signup date"] = {**drift.number_summary(days), "kind": "date"}
+    del old["features"]["colour name"]["other"]
+    with mlflow.start_run():
+        info = log_model(
+            mixed_model,
+            signature=model_signature(mixed_model, features.head(10)),
+            input_example=features.head(3),
+            registered_model_name=None,
+            metadata=drift.as_metadata(old),
+        )
+    source = tmp_path / "a year later.csv"
+    a_year_later(features).to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+    arguments = ["--input", str(source), "--output", str(output), "--drift"]
+    score.main(["--model-uri", info.model_uri, *arguments])
+    report = json.loads((tmp_path / "scored.drift.json").read_text())
+    signup = {column["name"]: column for column in report["features"]}["signup date"]
+    assert signup["status"] == "stable", signup
+    assert signup["bucket"] in ("any date", "missing")
+    assert signup["training_dates"] is None
+    assert signup["batch_dates"][0].startswith("2024-12")
+    assert [name for name in report["drifted"] if name in features] == []
+    assert " -> 2024-12" in capsys.readouterr().err
+
+
+def test_rare_training_categories_count_as_other_not_unseen(splits: tuple) -> None:
+    # A string column of many categories from the bundled data: its first
+    # feature's values, to three significant digits.
+    train_features, _, train_target, _ = splits
+    first = train_features.columns[0]
+    features = train_features.assign(
+        code=train_features[first].map(lambda value: f"{value:.3g}")
+    )
+    model = fit_model(features, train_target, max_categories=10)
+    assert model.preprocessor.other == ["code"]
+    kept = model.preprocessor.categories["code"]
+    summary = drift.profile(model, features, train_target, features)["features"]["code"]
+    shares = dict(zip(drift.bucket_labels(summary), summary["shares"], strict=True))
+    assert shares["unseen"] == 0.0
+    rare = (~features["code"].isin(kept)).mean()
+    assert shares["other"] == pytest.approx(rare, abs=1e-6) and rare > 0.2
+    monitor = drift.DriftMonitor({"features": {"code": summary}, "prediction": {}})
+    # A value never seen scores as "other", so it counts there too.
+    monitor.update(
+        pd.DataFrame({"code": [kept[0], "never seen", None]}), pd.DataFrame()
+    )
+    assert monitor.feature_counts["code"][-3:].tolist() == [1, 0, 1]

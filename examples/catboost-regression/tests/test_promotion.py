@@ -2,7 +2,7 @@
 
 import logging
 import subprocess
-import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -16,21 +16,23 @@ from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
 from claim_cost import promotion
+from claim_cost import promotion_lock as promotion_lock_module
 from claim_cost.evaluation import metrics
 from claim_cost.model import Model
 from claim_cost.promotion import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
-    LOCK_SUFFIX,
+    FLOOR,
+    FLOOR_METRIC,
     PROMOTION_METRIC,
     Challenger,
     PromotionError,
     decide,
     improvement,
     promote,
-    promotion_lock,
 )
-from claim_cost.train import load_data, split, train
+from claim_cost.promotion_lock import promotion_lock
+from claim_cost.train import DataError, load_data, split, train
 
 #: The registered model the tests promote versions of.
 CHAMPION_MODEL = "promotion-check"
@@ -43,15 +45,26 @@ def data_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     features, target = load_data(None, "target")
     train_features, eval_features, train_target, eval_target = split(features, target)
     shuffled = np.random.default_rng(0).permutation(train_target.to_numpy())
+    everything = np.random.default_rng(1).permutation(target.to_numpy())
     frames = {
         "clean": train_features.assign(target=train_target),
         "noisy": train_features.assign(target=shuffled),
         "eval": eval_features.assign(target=eval_target),
+        # Every row with shuffled labels: its held-out rows are shuffled too.
+        "noisy everywhere": features.assign(target=everything),
+        # The labels' meaning changed, in training and evaluation data alike.
+        "relabelled": train_features.assign(target=relabelled(train_target)),
+        "relabelled eval": eval_features.assign(target=relabelled(eval_target)),
     }
     directory = tmp_path_factory.mktemp("promotion")
     for name, frame in frames.items():
         frame.to_csv(directory / f"{name}.csv", index=False)
     return {name: directory / f"{name}.csv" for name in frames}
+
+
+def relabelled(target: pd.Series) -> pd.Series:
+    """The target with another meaning: classes rotated, or values negated."""
+    return -target
 
 
 @pytest.fixture(scope="module")
@@ -162,8 +175,9 @@ def test_a_champion_too_slow_to_score_keeps_its_alias(
 
     monkeypatch.setattr(promotion.subprocess, "run", run)
     _, eval_features, _, eval_target = splits
+    measured = evaluated(model, splits)[2]
     decision = promotion.promote(
-        CHAMPION_MODEL, str(version), model, eval_features, eval_target, 1.0
+        CHAMPION_MODEL, str(version), model, eval_features, eval_target, measured
     )
     assert not decision.promoted
     assert "did not finish within 0.01 s" in promotion_log.text
@@ -183,24 +197,116 @@ def test_a_champion_too_slow_to_score_keeps_its_alias(
 
 
 @pytest.mark.parametrize(
-    ("mode", "promoted"), [("auto", True), ("always", True), ("never", False)]
+    ("mode", "labels", "promoted"),
+    [
+        ("auto", "true", True),
+        ("always", "true", True),
+        ("never", "true", False),
+        ("auto", "shuffled", False),
+        ("always", "shuffled", True),
+    ],
 )
-def test_the_first_version_is_promoted_unless_never(
-    model: Model, test_features: pd.DataFrame, mode: str, promoted: bool
+def test_the_first_version_is_promoted_above_the_floor_unless_never(
+    model: Model,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+    mode: str,
+    labels: str,
+    promoted: bool,
 ) -> None:
-    challenger = Challenger("first", "1", model, test_features, np.empty(0), 0.5)
+    features, target, measured = evaluated(model, splits)
+    truth = model.preprocessor.encode_target(target)
+    if labels == "shuffled":  # judged against labels it cannot know
+        truth = np.random.default_rng(0).permutation(truth)
+        measured = metrics(truth, model.scores(features))
+    challenger = Challenger("first", "1", model, features, truth, measured)
     decision = decide(challenger, mode, None)
-    assert decision.promoted is promoted
+    assert decision.promoted is promoted, decision.reason
     assert decision.champion_version is None
+    if mode == "auto" and labels == "shuffled":
+        assert "floor" in decision.reason or "shuffled labels reach" in decision.reason
+
+
+def test_a_version_no_better_than_chance_never_takes_champion(
+    champion: ModelInfo, data_files: dict[str, Path]
+) -> None:
+    # The review's case: trained on shuffled labels and judged on its own
+    # held-out rows, whose labels are shuffled too, it may beat the champion
+    # there by luck; it is no better than chance, so it stays a challenger.
+    shuffled = train(
+        data_files["noisy everywhere"], registered_model_name=CHAMPION_MODEL
+    )
+    client = MlflowClient()
+    tags = client.get_model_version(
+        CHAMPION_MODEL, shuffled.registered_model_version
+    ).tags
+    assert tags["promotion.decision"] == "not promoted", tags
+    # Below the floor, or, when luck lifts it above, the champion scoring far
+    # below its record on these shuffled labels stops the comparison.
+    reason = tags["promotion.reason"]
+    if float(tags["promotion.floor_value"]) <= FLOOR:
+        assert "is not above the floor" in reason
+    else:
+        assert "the data or its labels changed" in reason
+    current = client.get_model_version_by_alias(CHAMPION_MODEL, CHAMPION_ALIAS)
+    assert current.version == champion.registered_model_version
+
+
+def test_a_champion_far_below_its_own_record_is_kept_and_the_reason_says_so(
+    data_files: dict[str, Path],
+) -> None:
+    # The evaluation data's labels mean something else now: the champion
+    # scores far below what it recorded, and a challenger trained on the new
+    # labels looks better. The gate does not trust the comparison.
+    name = "promotion-relabelled"
+    first = train(
+        data_files["clean"], registered_model_name=name, eval_data=data_files["eval"]
+    )
+    second = train(
+        data_files["relabelled"],
+        registered_model_name=name,
+        eval_data=data_files["relabelled eval"],
+    )
+    client = MlflowClient()
+    tags = client.get_model_version(name, second.registered_model_version).tags
+    assert tags["promotion.decision"] == "not promoted", tags
+    assert "the data or its labels changed" in tags["promotion.reason"]
+    current = client.get_model_version_by_alias(name, CHAMPION_ALIAS)
+    assert current.version == first.registered_model_version
+
+
+def test_a_parquet_copy_of_the_training_data_is_not_evaluation_data(
+    mixed_frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    # A CSV holds dates and booleans as text, Parquet as timestamps and
+    # booleans: the same rows, read as the model reads them.
+    csv = tmp_path / "rows.csv"
+    mixed_frame.to_csv(csv, index=False)
+    parquet = tmp_path / "rows.parquet"
+    typed = pd.read_csv(csv)
+    typed["signup date"] = pd.to_datetime(typed["signup date"])
+    typed["is member"] = typed["is member"].map({True: True, False: False})
+    typed["size cm"] = typed["size cm"].astype("float32")  # as the model reads it
+    typed.to_parquet(parquet)
+    with pytest.raises(
+        DataError, match="every row of --eval-data .* is also a training row"
+    ):
+        train(csv, registered_model_name="", eval_data=parquet)
+    # A part of it is left out of the evaluation, and the rest evaluates.
+    later = typed.assign(**{"size cm": typed["size cm"] + 100.0})
+    pd.concat([typed.iloc[: len(typed) // 2], later]).to_parquet(parquet)
+    info = train(csv, registered_model_name="", eval_data=parquet)
+    facts = mlflow.models.get_model_info(info.model_uri).metadata["lineage"]
+    # Rows whose size was missing are unchanged: training rows, left out.
+    assert facts["evaluation_rows"] == str(later["size cm"].notna().sum())
 
 
 def evaluated(
     model: Model, splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series]
-) -> tuple[pd.DataFrame, pd.Series, float]:
-    """The held-out features and target, and `model`'s metric on them."""
+) -> tuple[pd.DataFrame, pd.Series, dict[str, float]]:
+    """The held-out features and target, and `model`'s metrics on them."""
     _, features, _, target = splits
     truth = model.preprocessor.encode_target(target)
-    return features, target, metrics(truth, model.scores(features))[PROMOTION_METRIC]
+    return features, target, metrics(truth, model.scores(features))
 
 
 def test_a_better_version_replaces_a_worse_champion(
@@ -210,14 +316,14 @@ def test_a_better_version_replaces_a_worse_champion(
     splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
 ) -> None:
     name = "promotion-better"
-    features, target, value = evaluated(model, splits)
+    features, target, measured = evaluated(model, splits)
     worse = mlflow.register_model(noisy.model_uri, name).version
-    assert promote(name, str(worse), model, features, target, 0.0).promoted
+    assert promote(name, str(worse), model, features, target, {}, "always").promoted
     better = mlflow.register_model(champion.model_uri, name).version
-    decision = promote(name, str(better), model, features, target, value)
+    decision = promote(name, str(better), model, features, target, measured)
     assert decision.promoted, decision.reason
     assert decision.champion_version == str(worse)
-    assert improvement(value, decision.champion_value) > 0
+    assert improvement(measured[PROMOTION_METRIC], decision.champion_value) > 0
     client = MlflowClient()
     assert client.get_model_version_by_alias(name, CHAMPION_ALIAS).version == better
 
@@ -229,39 +335,53 @@ def test_a_registry_error_stops_promotion_and_keeps_the_champion(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
-    features, target, value = evaluated(model, splits)
+    features, target, measured = evaluated(model, splits)
     real = MlflowClient.get_registered_model
-    real_alias = MlflowClient.set_registered_model_alias
-    outage = []
-
-    def set_alias(client: MlflowClient, name: str, alias: str, number: str) -> None:
-        real_alias(client, name, alias, number)
-        outage.append(alias)  # the registry fails from here on
 
     def unavailable(client: MlflowClient, name: str, *args: Any) -> Any:
-        if outage:
-            raise MlflowException(
-                "Service unavailable", error_code=TEMPORARILY_UNAVAILABLE
-            )
-        return real(client, name, *args)
+        raise MlflowException("Service unavailable", error_code=TEMPORARILY_UNAVAILABLE)
 
-    monkeypatch.setattr(MlflowClient, "set_registered_model_alias", set_alias)
     monkeypatch.setattr(MlflowClient, "get_registered_model", unavailable)
-    monkeypatch.setattr(MlflowClient, "get_model_version_by_alias", unavailable)
     with pytest.raises(PromotionError, match="is not @champion: Service unavailable"):
-        promote(CHAMPION_MODEL, str(version), model, features, target, value)
-    assert outage == [CHALLENGER_ALIAS], "the champion alias was never moved"
-    monkeypatch.undo()
+        promote(CHAMPION_MODEL, str(version), model, features, target, measured)
+    monkeypatch.setattr(MlflowClient, "get_registered_model", real)
     client = MlflowClient()
     current = client.get_model_version_by_alias(CHAMPION_MODEL, CHAMPION_ALIAS)
     assert current.version == champion.registered_model_version
-    latest = client.get_model_version_by_alias(CHAMPION_MODEL, CHALLENGER_ALIAS)
-    assert latest.version == version
-    assert "promotion.decision" not in latest.tags
-    # The lock may be left held, since the outage outlasted its release.
-    lock = f"{CHAMPION_MODEL}{LOCK_SUFFIX}"
-    if client.search_registered_models(f"name = '{lock}'"):
-        client.delete_registered_model(lock)
+    tags = client.get_model_version(CHAMPION_MODEL, version).tags
+    assert "promotion.decision" not in tags
+
+
+def test_a_failure_after_the_decision_moves_no_alias(
+    champion: ModelInfo,
+    model: Model,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+) -> None:
+    # The card cannot be published (the registry refused the description):
+    # the aliases stay where they were and the version's tags say why.
+    version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
+    features, target, measured = evaluated(model, splits)
+
+    def refused(decided: dict[str, str]) -> None:
+        raise MlflowException("value too long for type character varying(5000)")
+
+    with pytest.raises(PromotionError, match="character varying"):
+        promote(
+            CHAMPION_MODEL,
+            str(version),
+            model,
+            features,
+            target,
+            measured,
+            publish=refused,
+        )
+    client = MlflowClient()
+    aliases = client.get_registered_model(CHAMPION_MODEL).aliases
+    assert str(aliases[CHAMPION_ALIAS]) == str(champion.registered_model_version)
+    assert str(aliases.get(CHALLENGER_ALIAS)) != str(version)
+    tags = client.get_model_version(CHAMPION_MODEL, version).tags
+    assert tags["promotion.decision"] == "not promoted"
+    assert "character varying" in tags["promotion.reason"]
 
 
 def test_the_champion_is_compared_on_rows_it_was_not_trained_on(
@@ -300,29 +420,85 @@ def test_the_champion_is_compared_on_rows_it_was_not_trained_on(
     assert contexts["training"].digest != contexts["evaluation"].digest
 
 
-def test_promotions_take_turns(
+def test_promote_never_does_not_wait_for_the_lock(
+    champion: ModelInfo,
+    model: Model,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+) -> None:
+    version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
+    features, target, measured = evaluated(model, splits)
+    client = MlflowClient()
+    with promotion_lock(client, CHAMPION_MODEL):
+        started = time.monotonic()
+        decision = promote(
+            CHAMPION_MODEL, str(version), model, features, target, measured, "never"
+        )
+        assert time.monotonic() - started < 10
+    assert not decision.promoted
+    tags = client.get_model_version(CHAMPION_MODEL, version).tags
+    assert tags["promotion.reason"] == "--promote never"
+    aliases = client.get_registered_model(CHAMPION_MODEL).aliases
+    assert str(aliases[CHALLENGER_ALIAS]) == str(version)
+
+
+def test_a_holder_that_lost_the_lock_moves_no_alias(
     champion: ModelInfo,
     model: Model,
     splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(promotion, "LOCK_POLL_SECONDS", 0.05)
+    # While this training decided, its machine slept past STALE_SECONDS and
+    # another training took the lock over: this one moves nothing.
     version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
-    features, target, value = evaluated(model, splits)
-    arguments = (CHAMPION_MODEL, str(version), model, features, target, value, "never")
+    features, target, measured = evaluated(model, splits)
     client = MlflowClient()
-    with promotion_lock(client, CHAMPION_MODEL):
-        waiting = threading.Thread(target=promote, args=arguments)
-        waiting.start()
-        waiting.join(1.0)
-        assert waiting.is_alive(), "a second promotion waits for the first"
-    waiting.join(60.0)
-    assert not waiting.is_alive()
+    real_decide = promotion.decide
+
+    def decide_then_lose_the_lock(*args: Any) -> promotion.Decision:
+        decision = real_decide(*args)
+        lock = promotion_lock_module.lock_name(CHAMPION_MODEL)
+        client.set_registered_model_tag(
+            lock, promotion_lock_module.OWNER_TAG, "another training"
+        )
+        return decision
+
+    monkeypatch.setattr(promotion, "decide", decide_then_lose_the_lock)
+    decision = promote(
+        CHAMPION_MODEL, str(version), model, features, target, measured, "always"
+    )
+    assert not decision.promoted
+    assert decision.reason == promotion.LOCK_LOST
+    aliases = client.get_registered_model(CHAMPION_MODEL).aliases
+    assert str(aliases[CHAMPION_ALIAS]) == str(champion.registered_model_version)
+    lock = promotion_lock_module.lock_name(CHAMPION_MODEL)
+    client.delete_registered_model(lock)  # the other training's, left in place
+
+
+def test_a_training_killed_before_the_aliases_leaves_pending_not_a_decision(
+    champion: ModelInfo,
+    model: Model,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+) -> None:
+    version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
+    features, target, measured = evaluated(model, splits)
+
+    def killed(decided: dict[str, str]) -> None:
+        assert decided["promotion.decision"] == "promoted"  # what the card shows
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        promote(
+            CHAMPION_MODEL,
+            str(version),
+            model,
+            features,
+            target,
+            measured,
+            "always",
+            publish=killed,
+        )
+    client = MlflowClient()
     tags = client.get_model_version(CHAMPION_MODEL, version).tags
-    assert tags["promotion.reason"] == "--promote never"
-    # A lock left by a training that died is taken over once it is old.
-    client.create_registered_model(f"{CHAMPION_MODEL}{LOCK_SUFFIX}")
-    monkeypatch.setattr(promotion, "LOCK_SECONDS", 0)
-    assert not promote(*arguments).promoted
-    with pytest.raises(MlflowException):
-        client.get_registered_model(f"{CHAMPION_MODEL}{LOCK_SUFFIX}")
+    assert tags["promotion.decision"] == promotion.PENDING
+    aliases = client.get_registered_model(CHAMPION_MODEL).aliases
+    assert str(aliases[CHAMPION_ALIAS]) == str(champion.registered_model_version)

@@ -1,12 +1,17 @@
-"""The batch scoring CLI with the local engine: streaming, kept columns, atomic
-output, progress and errors that name the failing rows; where the Spark engine
-writes."""
+"""The batch scoring CLI with the local engine: streaming, kept columns and
+their types, atomic output, file URIs, progress and errors that name the
+failing rows; where the Spark engine writes, and the kept columns' types it
+gives."""
 
 import io
+import shutil
 from pathlib import Path
 
 import mlflow
+import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from claim_cost.drift import DriftMonitor
@@ -19,8 +24,8 @@ from claim_cost.local_scoring import (
 from claim_cost.logged_model import unwrap
 from claim_cost.model import METHODS, Model
 from claim_cost.score import main
-from claim_cost.scoring import ScoringError, local_path
-from claim_cost.spark_scoring import replace
+from claim_cost.scoring import ScoringError, local_path, replace
+from claim_cost.spark_scoring import score_spark
 
 
 @pytest.fixture
@@ -360,3 +365,152 @@ def test_the_spark_engine_writes_paths_locally_and_uris_in_place(
     output: str, local: Path | None
 ) -> None:
     assert local_path(output) == local
+
+
+def test_file_uris_name_local_files_for_input_and_output(
+    cli_model_uri: str, scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "my rows.csv"
+    scoring_input.to_csv(source, index=False)
+    output = tmp_path / "my scores.parquet"
+    main(
+        ["--model-uri", cli_model_uri, "--input", source.as_uri()]
+        + ["--output", output.as_uri(), "--keep", "row_id", "--drift"]
+    )
+    assert pd.read_parquet(output)["row_id"].tolist() == list(range(len(scoring_input)))
+    assert (tmp_path / "my scores.drift.json").is_file()
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "my rows.csv",
+        "my scores.drift.json",
+        "my scores.drift.png",
+        "my scores.parquet",
+    ]
+
+
+@pytest.mark.parametrize("spelling", ["as given", "relative", "file URI", "spark"])
+def test_the_output_may_not_be_the_input(
+    cli_model_uri: str,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    spelling: str,
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / "rows.csv"
+    scoring_input.to_csv(source, index=False)
+    before = source.read_bytes()
+    output = {"relative": "./rows.csv", "file URI": source.as_uri()}.get(
+        spelling, str(source)
+    )
+    engine = ["--engine", "spark"] if spelling == "spark" else []
+    arguments = ["--model-uri", cli_model_uri, "--input", str(source)]
+    error = run_cli([*arguments, "--output", output, *engine], capsys)
+    assert error == f"error: --output {output} is the input: write the scores elsewhere"
+    assert source.read_bytes() == before
+    assert [path.name for path in tmp_path.iterdir()] == ["rows.csv"]
+
+
+def test_an_output_in_a_folder_that_does_not_exist_is_one_line(
+    cli_model_uri: str,
+    scoring_input: pd.DataFrame,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    source = tmp_path / "rows.csv"
+    scoring_input.to_csv(source, index=False)
+    output = tmp_path / "no such folder" / "scored.parquet"
+    arguments = ["--model-uri", cli_model_uri, "--input", str(source)]
+    error = run_cli([*arguments, "--output", str(output)], capsys)
+    assert error == (
+        f"error: --output {output}: its folder {output.parent} does not exist"
+    )
+
+
+def test_an_old_output_folder_is_replaced_leaving_no_temporary_file(
+    cli_model_uri: str, scoring_input: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "rows.parquet"
+    scoring_input.to_parquet(source, index=False)
+    output = tmp_path / "scored.parquet"
+    output.mkdir()  # what the Spark engine wrote there before
+    (output / "part-00000.parquet").write_text("an old Spark run's part")
+    arguments = ["--model-uri", cli_model_uri, "--input", str(source)]
+    main([*arguments, "--output", str(output)])
+    assert len(pd.read_parquet(output)) == len(scoring_input)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        "rows.parquet",
+        "scored.parquet",
+    ]
+
+
+@pytest.fixture
+def with_ids(scoring_input: pd.DataFrame) -> pd.DataFrame:
+    """Held-out rows with the columns a table has besides features: an integer
+    id, an account number with gaps, a region and a flag."""
+    rows = len(scoring_input)
+    return scoring_input.assign(
+        id=np.arange(100_000, 100_000 + rows),
+        account=pd.array(
+            [None if row % 7 == 3 else 5_000 + row for row in range(rows)],
+            dtype="Int64",
+        ),
+        region=np.resize(["north", "south", "east"], rows),
+        vip=np.resize([True, False, False], rows),
+    )
+
+
+#: The kept columns of `with_ids`, and their types in a CSV.
+KEPT = {
+    "id": pa.int64(),
+    "account": pa.int64(),
+    "region": pa.string(),
+    "vip": pa.bool_(),
+}
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_kept_columns_keep_their_types_so_scores_join_back(
+    cli_model_uri: str, with_ids: pd.DataFrame, tmp_path: Path, suffix: str
+) -> None:
+    source = tmp_path / f"rows{suffix}"
+    if suffix == ".csv":
+        with_ids.to_csv(source, index=False)
+        expected = KEPT
+    else:  # as Spark and other tools write Parquet: no pandas metadata
+        table = pa.Table.from_pandas(with_ids, preserve_index=False)
+        pq.write_table(table.replace_schema_metadata(None), source)
+        schema = pq.read_schema(source)
+        expected = {name: schema.field(name).type for name in KEPT}
+    output = tmp_path / "scored.parquet"
+    # Batches of 10: some accounts have gaps, some not.
+    score_local(cli_model_uri, source, output, batch_size=10, keep=list(KEPT))
+    schema = pq.read_schema(output)
+    assert {name: schema.field(name).type for name in KEPT} == expected
+    table = pd.read_csv(source) if suffix == ".csv" else pd.read_parquet(source)
+    joined = table.merge(pd.read_parquet(output), on="id", validate="one_to_one")
+    assert len(joined) == len(with_ids)
+    assert (joined["account_x"].isna() == joined["account_y"].isna()).all()
+    as_csv = tmp_path / "scored.csv"
+    score_local(cli_model_uri, source, as_csv, batch_size=10, keep=list(KEPT))
+    lines = as_csv.read_text().splitlines()
+    assert lines[1].startswith("100000,5000,north,True,")
+    assert lines[4].startswith("100003,,north,True,")
+
+
+@pytest.mark.skipif(
+    shutil.which("java") is None, reason="the Spark engine needs a Java runtime"
+)
+def test_the_spark_engine_keeps_kept_csv_columns_types(
+    cli_model_uri: str, with_ids: pd.DataFrame, tmp_path: Path
+) -> None:
+    pytest.importorskip("pyspark", reason="the Spark engine needs the [spark] extra")
+    source = tmp_path / "rows.csv"
+    with_ids.head(50).to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+    rows = score_spark(
+        cli_model_uri, str(source), str(output), keep=list(KEPT), master="local[1]"
+    )
+    assert rows == 50
+    schema = pq.read_table(output).schema
+    assert {name: schema.field(name).type for name in KEPT} == KEPT

@@ -1,5 +1,7 @@
 """Predict semantics, params and extra methods of the in-memory model."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from mlflow.exceptions import MlflowException
 
 from my_model import estimator
 from my_model.model import METHODS, Model
+from my_model.train import fit_model, load_data
 
 
 def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:
@@ -86,3 +89,20 @@ def test_a_string_in_a_numeric_column_is_refused_by_name(
     broken.iloc[0, 1] = "not a number"
     with pytest.raises(MlflowException, match=f"{column}.*not a number"):
         model.predict(broken)
+
+
+def test_a_blank_label_does_not_rename_the_classes(tmp_path: Path) -> None:
+    # One empty target cell makes pandas read whole-number labels as floats;
+    # the classes stay the file's integers, and so do the output columns.
+    features, target = load_data(None, "target")
+    frame = features.assign(target=target)
+    frame["target"] = frame["target"].astype(object)
+    frame.loc[frame.index[0], "target"] = None
+    data = tmp_path / "one blank label.csv"
+    frame.to_csv(data, index=False)
+    _, labels = load_data(data, "target")
+    assert labels.dtype.kind == "i"
+    model = fit_model(*load_data(data, "target"))
+    assert model.preprocessor.classes == sorted(target.unique().tolist())
+    assert all(type(label) is int for label in model.preprocessor.classes)
+    assert "0.0" not in " ".join(map(str, model.predict(features.head(3)).columns))

@@ -10,9 +10,13 @@ run side by side); and `curl -s` with `--fail-with-body` added, so a refused
 request fails its block instead of printing an error. Servers a block starts
 (`mlflow models serve`, `mlserver start`) run in the background until the
 test ends. The Python blocks under one heading run in one interpreter, in
-order, as a reader pastes them.
+order, as a reader pastes them. The package's entry points are declared as
+`pip install -e .` declares them (`entry_points.declare`: the suite may run
+from src/), so that `mlflow.models.evaluate` finds its evaluator; the Spark
+block runs where pyspark (the `spark` extra) and Java are installed.
 """
 
+import importlib.util
 import os
 import re
 import shutil
@@ -24,6 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from entry_points import declare
 from servers import Server, free_port, stop, wait_until_ready
 
 from wine_grade.train import load_data
@@ -34,12 +39,12 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 #: Blocks not run, by a text they hold, with the reason.
 NOT_RUN = {
     "python -m venv .venv": "the set-up this suite runs in",
+    "TEST_REGISTRY_DATABASE_URI=": "the suite itself, on your PostgreSQL server",
     "--data data.csv": (
         "needs your data.csv (the first line, train on the bundled data, is "
         "conftest's cli_process, whose model the other blocks use)"
     ),
     "fit(features, target": "fits your own features and target",
-    "spark_udf(": "needs your SparkSession and frame",
     "--engine spark": "needs Java (tests/test_score.py runs the Spark engine)",
     "spark-submit": "needs a Spark cluster",
     "--env-manager uv": "rebuilds the model's environment from the package index",
@@ -47,6 +52,8 @@ NOT_RUN = {
     "set_registered_model_alias(": "moves the champion alias of your registry",
     "copier update": "needs the template's repository",
 }
+if importlib.util.find_spec("pyspark") is None or shutil.which("java") is None:
+    NOT_RUN["spark_udf("] = "needs pyspark (pip install -e '.[spark]') and Java"
 #: Sections not run here, by heading, with the reason.
 NOT_RUN_UNDER: dict[str, str] = {}
 if sys.version_info >= (3, 13):
@@ -87,11 +94,16 @@ def blocks() -> list[Block]:
 
 
 class Reader:
-    """Runs README blocks as a reader would, in one working directory; the
-    servers' logs go to `logs`."""
+    """Runs README blocks as a reader would, in one working directory and the
+    environment `env`; the servers' logs go to `logs`."""
 
     def __init__(
-        self, workdir: Path, logs: Path, model_uri: str, ports: dict[str, str]
+        self,
+        workdir: Path,
+        logs: Path,
+        model_uri: str,
+        ports: dict[str, str],
+        env: dict[str, str],
     ) -> None:
         self.workdir = workdir
         self.logs = logs
@@ -101,8 +113,8 @@ class Reader:
         self.sessions: dict[str, list[str]] = {}
         bin_dir = str(Path(sys.executable).parent)
         self.env = {
-            **os.environ,
-            "PATH": f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}",
+            **env,
+            "PATH": f"{bin_dir}{os.pathsep}{env.get('PATH', '')}",
             # Not in the README: MLServer's metrics port, free like the others.
             "MLSERVER_METRICS_PORT": ports["metrics"],
         }
@@ -179,7 +191,7 @@ def reader(
 ) -> Iterator[Reader]:
     """A reader in a fresh directory holding the project's .gitignore and the
     file the README scores: customers.parquet, rows of the bundled data with a
-    customer_id."""
+    customer_id; the project's entry points are declared."""
     workdir, logs = tmp_path / "project", tmp_path / "logs"
     workdir.mkdir()
     logs.mkdir()
@@ -187,7 +199,8 @@ def reader(
     features, _ = load_data(None, "target")
     customers = features.head(40).assign(customer_id=range(40))
     customers.to_parquet(workdir / "customers.parquet")
-    reader = Reader(workdir, logs, cli_model_uri, free_ports)
+    env = declare(tmp_path / "site")
+    reader = Reader(workdir, logs, cli_model_uri, free_ports, env)
     yield reader
     reader.stop()
 
@@ -210,6 +223,7 @@ def test_the_readme_runs_as_written(reader: Reader) -> None:
             reader.run(block)
             ran.append(block.heading)
     assert "## Load and predict" in ran
+    assert "## Evaluate" in ran
     assert "## Serve" in ran
     scored = pd.read_parquet(reader.workdir / "scored.parquet")
     assert len(scored) == 40

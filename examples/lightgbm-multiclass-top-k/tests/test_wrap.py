@@ -41,13 +41,19 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
     """
     features = frame.drop(columns="target")
     target = frame["target"]
-    if task != "regression":
+    if task != "regression":  # its classes are 0..n-1: the sorted labels' codes
         target = pd.Series(pd.factorize(target, sort=True)[0], index=frame.index)
     kind = lgb.LGBMRegressor if task == "regression" else lgb.LGBMClassifier
     fitted = kind(n_estimators=30, verbose=-1).fit(features, target)
     path = directory / "notebook.txt"
     fitted.booster_.save_model(path)
     return fitted, path
+
+
+def class_options(frame: pd.DataFrame) -> list[str]:
+    """The `--classes` that wrap needs for the notebook's model of `frame`."""
+    # It was fitted on the codes of the sorted labels (see `notebook_model`).
+    return ["--classes", *sorted(frame["target"].unique())]
 
 
 def native_scores(fitted: object, frame: pd.DataFrame) -> np.ndarray:
@@ -68,8 +74,13 @@ def notebook(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 @pytest.fixture(scope="module")
 def wrapped(notebook: tuple) -> mlflow.pyfunc.PyFuncModel:
     """The notebook's model wrapped with its data as reference, loaded back."""
-    _, _, path = notebook
-    info = wrap(path, path.with_name("data.csv"), registered_model_name="")
+    frame, _, path = notebook
+    info = wrap(
+        path,
+        path.with_name("data.csv"),
+        registered_model_name="",
+        classes=class_options(frame)[1:],
+    )
     return mlflow.pyfunc.load_model(info.model_uri)
 
 
@@ -84,6 +95,10 @@ def shapes(frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
     shaped["categories as strings"] = features.astype({"colour": object})
     shaped["categoricals in another order"] = features.assign(
         colour=features["colour"].cat.reorder_categories(sorted(COLOURS))
+    )
+    # LightGBM's own predict takes the names as its file stores them, too.
+    shaped["names as LightGBM stores them"] = features.rename(
+        columns=lambda name: name.replace(" ", "_")
     )
     return shaped
 
@@ -123,7 +138,7 @@ def test_a_boolean_feature_takes_text_and_gaps_once_the_data_shows_it(
     frame.to_csv(tmp_path / "data.csv", index=False)
     main(
         ["--model", str(path), "--data", str(tmp_path / "data.csv")]
-        + ["--registered-model-name", ""]
+        + ["--registered-model-name", "", *class_options(frame)]
     )
     out = capsys.readouterr().out
     assert any(line.split()[:2] == ["member", "boolean"] for line in out.splitlines())
@@ -155,11 +170,14 @@ def test_without_data_the_file_alone_is_wrapped(notebook: tuple) -> None:
     loaded = mlflow.pyfunc.load_model(wrap(path, registered_model_name="").model_uri)
     features = frame.drop(columns="target").head(20)
     expected = native_scores(fitted, features)
-    # LightGBM stores `size cm` as `size_cm`: without --data, those are the names.
-    features = features.rename(columns=lambda name: name.replace(" ", "_"))
     np.testing.assert_allclose(
         unwrap(loaded).scores(features), expected, rtol=1e-4, atol=1e-5
     )
+    # LightGBM stores `size cm` as `size_cm`: a request may send either name,
+    # as LightGBM's own predict takes either.
+    stored = features.rename(columns=lambda name: name.replace(" ", "_"))
+    assert unwrap(loaded).preprocessor.features == list(stored.columns)
+    pd.testing.assert_frame_equal(loaded.predict(stored), loaded.predict(features))
     with pytest.raises(ValueError, match="--data"):
         DriftMonitor.for_model(loaded)
 
@@ -220,3 +238,87 @@ def test_data_without_a_model_feature_is_refused(
     frame.drop(columns="item count").to_csv(data, index=False)
     with pytest.raises(WrapError, match="item.count"):
         wrap(path, data, registered_model_name="")
+
+
+def test_text_in_a_number_feature_of_the_data_is_refused_in_one_line(
+    notebook: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame, _, path = notebook
+    data = tmp_path / "data.csv"
+    text = frame.astype({"size cm": object})
+    text.loc[2, "size cm"] = "unknown"
+    text.to_csv(data, index=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            ["--model", str(path), "--data", str(data)]
+            + ["--registered-model-name", "", *class_options(frame)]
+        )
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
+    assert "'size cm'" in error and "'unknown'" in error
+
+
+def test_a_missing_category_is_given_as_the_notebook_filled_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = notebook_frame()
+    frame["colour"] = frame["colour"].astype(object)
+    frame.loc[::5, "colour"] = None
+    filled = frame.assign(colour=frame["colour"].fillna("missing"))
+    filled["colour"] = pd.Categorical(
+        filled["colour"], categories=[*COLOURS, "missing"]
+    )
+    fitted, path = notebook_model(filled, tmp_path, "multiclass")
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)  # the notebook's data, gaps and all
+    command = ["--model", str(path), "--data", str(data)]
+    command += ["--registered-model-name", "", *class_options(frame)]
+    # The model knows its categories: a token it never saw is refused.
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--missing-category", "unknown"])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "'unknown'" in error and "colour" in error and "\n" not in error
+    main([*command, "--missing-category", "missing"])
+    loaded = mlflow.pyfunc.load_model(capsys.readouterr().out.strip().splitlines()[-1])
+    features = frame.drop(columns="target").head(20)
+    expected = native_scores(fitted, filled.drop(columns="target").head(20))
+    np.testing.assert_allclose(
+        unwrap(loaded).scores(features), expected, rtol=1e-4, atol=1e-5
+    )
+    loaded.predict(features)  # the pyfunc's own path
+
+
+#: Labels of the model's classes 0, 1, ...: their sorted order is another.
+CHURN = ["stayed", "churned", "paused"]
+
+
+def test_class_labels_are_never_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = notebook_frame()
+    codes = pd.Series(pd.factorize(frame["target"], sort=True)[0], index=frame.index)
+    _, path = notebook_model(frame.assign(target=codes), tmp_path, "multiclass")
+    named = tmp_path / "named.csv"
+    frame.assign(target=[CHURN[code] for code in codes]).to_csv(named, index=False)
+    command = ["--model", str(path), "--data", str(named)]
+    command += ["--registered-model-name", ""]
+    # The model knows its classes as 0..n-1, the data as text: which is which
+    # only the notebook knows.
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "--classes" in error and "\n" not in error
+    main([*command, "--classes", *CHURN])
+    loaded = mlflow.pyfunc.load_model(capsys.readouterr().out.strip().splitlines()[-1])
+    assert unwrap(loaded).preprocessor.classes == CHURN
+    metrics = mlflow.get_run(loaded.metadata.run_id).data.metrics
+    assert metrics["test_accuracy"] > 0.8
+    # 0..n-1 labels in the data are the model's own: there is nothing to name.
+    numbered = tmp_path / "numbered.csv"
+    frame.assign(target=codes).to_csv(numbered, index=False)
+    info = wrap(path, numbered, registered_model_name="")
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    assert unwrap(loaded).preprocessor.classes == list(range(len(CHURN)))

@@ -14,7 +14,7 @@ from mlflow.exceptions import MlflowException
 
 from churn_risk import columns
 from churn_risk.model import Model
-from churn_risk.preprocessing import Preprocessor
+from churn_risk.preprocessing import Preprocessor, kinds_of
 from churn_risk.train import fit_model, fit_preprocessor
 from churn_risk.train import main as train_main
 
@@ -124,6 +124,41 @@ def test_rare_categories_score_as_other_and_unseen_ones_too() -> None:
     np.testing.assert_array_equal(matrix[:, 0], [0, 3, 3, np.nan])
     # Without "other", an unseen category is missing.
     assert np.isnan(matrix[2, 1]) and np.isnan(matrix[3, 1])
+
+
+@pytest.mark.parametrize("order", ["as drawn", "reversed", "sorted"])
+def test_the_categories_kept_do_not_depend_on_row_order(order: str) -> None:
+    # Five categories: "a" the most common, then "b" and "c" tied, "d" and
+    # "e" tied.
+    values = pd.Series(np.resize(["c", "a", "b", "a", "b", "c", "e", "d"], ROWS))
+    values = {
+        "as drawn": values,
+        "reversed": values[::-1],
+        "sorted": values.sort_values(),
+    }[order].reset_index(drop=True)
+    preprocessor = fitted(pd.DataFrame({"many": values}), max_categories=3)
+    # Most common first, ties by their text.
+    assert preprocessor.categories["many"] == ["a", "b"]
+    whole = fitted(pd.DataFrame({"many": values}))
+    assert whole.categories["many"] == ["a", "b", "c", "d", "e"]
+
+
+@pytest.mark.parametrize(
+    ("values", "kind"),
+    [
+        (["2024-01-31", "2024-02-29T10:30:00+01:00", None], "date"),
+        (["1677-09-22", "2262-04-10"], "date"),
+        (["2024-01-31", "9999-12-31", None], "string"),
+        (["1066-10-14", "2024-01-31"], "string"),
+    ],
+)
+def test_date_text_is_a_date_within_what_every_pandas_holds(
+    values: list, kind: str
+) -> None:
+    # pandas 2 holds 1677-09-21 to 2262-04-11, pandas 3 more: a sentinel such
+    # as 9999-12-31 keeps the column text under both.
+    frame = pd.DataFrame({"ends": pd.Series(values, dtype=object)})
+    assert kinds_of(frame) == {"ends": kind}
 
 
 def test_max_categories_out_of_range_is_refused_naming_the_range() -> None:

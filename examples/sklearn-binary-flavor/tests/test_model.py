@@ -1,5 +1,7 @@
 """Predict semantics, params and extra methods of the in-memory model."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from mlflow.exceptions import MlflowException
 
 from churn_risk import estimator
 from churn_risk.model import METHODS, Model
+from churn_risk.train import fit_model, load_data
 
 
 def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:
@@ -130,3 +133,20 @@ def test_predict_proba_returns_probabilities_per_class(
     pd.testing.assert_frame_equal(
         model.predict(test_features, {"method": "predict_proba"}), result
     )
+
+
+def test_a_blank_label_does_not_rename_the_classes(tmp_path: Path) -> None:
+    # One empty target cell makes pandas read whole-number labels as floats;
+    # the classes stay the file's integers, and so do the output columns.
+    features, target = load_data(None, "target")
+    frame = features.assign(target=target)
+    frame["target"] = frame["target"].astype(object)
+    frame.loc[frame.index[0], "target"] = None
+    data = tmp_path / "one blank label.csv"
+    frame.to_csv(data, index=False)
+    _, labels = load_data(data, "target")
+    assert labels.dtype.kind == "i"
+    model = fit_model(*load_data(data, "target"))
+    assert model.preprocessor.classes == sorted(target.unique().tolist())
+    assert all(type(label) is int for label in model.preprocessor.classes)
+    assert "0.0" not in " ".join(map(str, model.predict(features.head(3)).columns))

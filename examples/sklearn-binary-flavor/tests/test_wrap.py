@@ -1,5 +1,7 @@
 """Wrap a model trained elsewhere: the contract is read from the model file."""
 
+import builtins
+import functools
 import operator
 from pathlib import Path
 
@@ -17,6 +19,7 @@ from sklearn.ensemble import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
+from churn_risk import estimator
 from churn_risk.drift import DriftMonitor
 from churn_risk.logged_model import unwrap
 from churn_risk.wrap import WrapError, main, wrap
@@ -49,8 +52,6 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
     """
     features = frame.drop(columns="target")
     target = frame["target"]
-    if task != "regression":
-        target = pd.Series(pd.factorize(target, sort=True)[0], index=frame.index)
     kind = (
         HistGradientBoostingRegressor
         if task == "regression"
@@ -64,6 +65,11 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
     path = directory / "notebook.skops"
     skops.io.dump(fitted, path)
     return fitted, path
+
+
+def class_options(frame: pd.DataFrame) -> list[str]:
+    """The `--classes` that wrap needs for the notebook's model of `frame`."""
+    return []  # the model keeps its labels (`classes_`)
 
 
 def native_scores(fitted: object, frame: pd.DataFrame) -> np.ndarray:
@@ -84,8 +90,12 @@ def notebook(tmp_path_factory: pytest.TempPathFactory) -> tuple:
 @pytest.fixture(scope="module")
 def wrapped(notebook: tuple) -> mlflow.pyfunc.PyFuncModel:
     """The notebook's model wrapped with its data as reference, loaded back."""
-    _, _, path = notebook
-    info = wrap(path, path.with_name("data.csv"), registered_model_name="")
+    frame, _, path = notebook
+    info = wrap(
+        path,
+        path.with_name("data.csv"),
+        registered_model_name="",
+    )
     return mlflow.pyfunc.load_model(info.model_uri)
 
 
@@ -138,7 +148,7 @@ def test_a_boolean_feature_takes_text_and_gaps_once_the_data_shows_it(
     frame.to_csv(tmp_path / "data.csv", index=False)
     main(
         ["--model", str(path), "--data", str(tmp_path / "data.csv")]
-        + ["--registered-model-name", ""]
+        + ["--registered-model-name", "", *class_options(frame)]
     )
     out = capsys.readouterr().out
     assert any(line.split()[:2] == ["member", "boolean"] for line in out.splitlines())
@@ -235,6 +245,98 @@ def test_data_without_a_model_feature_is_refused(
         wrap(path, data, registered_model_name="")
 
 
+def test_text_in_a_number_feature_of_the_data_is_refused_in_one_line(
+    notebook: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame, _, path = notebook
+    data = tmp_path / "data.csv"
+    text = frame.astype({"size cm": object})
+    text.loc[2, "size cm"] = "unknown"
+    text.to_csv(data, index=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(
+            ["--model", str(path), "--data", str(data)]
+            + ["--registered-model-name", "", *class_options(frame)]
+        )
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
+    assert "'size cm'" in error and "'unknown'" in error
+
+
+def test_a_missing_category_is_given_as_the_notebook_filled_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = notebook_frame()
+    frame["colour"] = frame["colour"].astype(object)
+    frame.loc[::5, "colour"] = None
+    filled = frame.assign(colour=frame["colour"].fillna("missing"))
+    fitted, path = notebook_model(filled, tmp_path, "binary")
+    data = tmp_path / "data.csv"
+    frame.to_csv(data, index=False)  # the notebook's data, gaps and all
+    command = ["--model", str(path), "--data", str(data)]
+    command += ["--registered-model-name", "", *class_options(frame)]
+    # The model knows its categories: a token it never saw is refused.
+    with pytest.raises(SystemExit) as exit_:
+        main([*command, "--missing-category", "unknown"])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "'unknown'" in error and "colour" in error and "\n" not in error
+    main([*command, "--missing-category", "missing"])
+    loaded = mlflow.pyfunc.load_model(capsys.readouterr().out.strip().splitlines()[-1])
+    features = frame.drop(columns="target").head(20)
+    expected = native_scores(fitted, filled.drop(columns="target").head(20))
+    np.testing.assert_allclose(
+        unwrap(loaded).scores(features), expected, rtol=1e-4, atol=1e-5
+    )
+    loaded.predict(features)  # the pyfunc's own path
+
+
+#: Labels of the model's classes 0, 1, ...: their sorted order is another.
+CHURN = ["stayed", "churned"]
+
+
+def test_class_labels_are_never_guessed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame = notebook_frame()
+    codes = pd.Series(pd.factorize(frame["target"], sort=True)[0], index=frame.index)
+    _, path = notebook_model(frame.assign(target=codes), tmp_path, "binary")
+    named = tmp_path / "named.csv"
+    frame.assign(target=[CHURN[code] for code in codes]).to_csv(named, index=False)
+    command = ["--model", str(path), "--data", str(named)]
+    command += ["--registered-model-name", ""]
+    # The model knows its classes as 0..n-1, the data as text: which is which
+    # only the notebook knows.
+    with pytest.raises(SystemExit) as exit_:
+        main(command)
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert "--classes" in error and "\n" not in error
+    main([*command, "--classes", *CHURN])
+    loaded = mlflow.pyfunc.load_model(capsys.readouterr().out.strip().splitlines()[-1])
+    assert unwrap(loaded).preprocessor.classes == CHURN
+    metrics = mlflow.get_run(loaded.metadata.run_id).data.metrics
+    assert metrics["test_accuracy"] > 0.8
+    # 0..n-1 labels in the data are the model's own: there is nothing to name.
+    numbered = tmp_path / "numbered.csv"
+    frame.assign(target=codes).to_csv(numbered, index=False)
+    info = wrap(path, numbered, registered_model_name="")
+    loaded = mlflow.pyfunc.load_model(info.model_uri)
+    assert unwrap(loaded).preprocessor.classes == list(range(len(CHURN)))
+
+
+def test_a_model_that_keeps_its_labels_takes_no_others(notebook: tuple) -> None:
+    frame, fitted, path = notebook
+    own = np.asarray(fitted.classes_).tolist()
+    with pytest.raises(WrapError, match="keeps its own labels"):
+        wrap(path, registered_model_name="", classes=list(reversed(own)))
+    loaded = mlflow.pyfunc.load_model(
+        wrap(path, registered_model_name="", classes=own).model_uri
+    )
+    assert unwrap(loaded).preprocessor.classes == own
+
+
 def test_types_outside_scikit_learn_load_only_when_trusted(
     notebook: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -249,9 +351,53 @@ def test_types_outside_scikit_learn_load_only_when_trusted(
         main(["--model", str(path), "--registered-model-name", ""])
     error = capsys.readouterr().err.strip()
     assert "_operator.abs" in error and "--trust-types" in error and "\n" not in error
-    main(["--model", str(path), "--registered-model-name", "", "--trust-types"])
+    main(
+        ["--model", str(path), "--registered-model-name", ""]
+        + ["--trust-types", "_operator.abs"]
+    )
     model_uri = capsys.readouterr().out.strip().splitlines()[-1]
     loaded = mlflow.pyfunc.load_model(model_uri)
+    # Recorded when it was wrapped: the logged model trusts what was named.
+    assert unwrap(loaded).preprocessor.trusted_types == ["_operator.abs"]
     np.testing.assert_allclose(
         unwrap(loaded).scores(features), native_scores(fitted, features), rtol=1e-6
     )
+
+
+def test_code_in_a_skops_file_does_not_run_unless_its_types_are_named(
+    notebook: tuple, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    frame, _, _ = notebook
+    features = pd.DataFrame({"size": frame["size cm"], "count": frame["item count"]})
+    marker = tmp_path / "code-ran"
+    # eval(code, None, columns) runs `code` and returns the columns as a frame.
+    code = (
+        f"__import__('pathlib').Path({str(marker)!r}).touch() or "
+        "__import__('pandas').DataFrame(dict(size=size, count=count))"
+    )
+    run_code = FunctionTransformer(functools.partial(builtins.eval, code, None))
+    kind = HistGradientBoostingClassifier
+    pipeline = make_pipeline(FunctionTransformer(operator.abs), run_code, kind())
+    pipeline.fit(features, frame["target"])
+    assert marker.exists()  # the code runs wherever the pipeline does
+    marker.unlink()
+    path = tmp_path / "pipeline.skops"
+    skops.io.dump(pipeline, path)
+    with pytest.raises(SystemExit) as exit_:
+        main(["--model", str(path), "--registered-model-name", ""])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert error.startswith("error: ") and "\n" not in error
+    assert "builtins.eval" in error and "_operator.abs" in error
+    assert "--trust-types" in error
+    # Trusting one type trusts that one: the code is still refused.
+    with pytest.raises(SystemExit):
+        main(
+            ["--model", str(path), "--registered-model-name", ""]
+            + ["--trust-types", "_operator.abs"]
+        )
+    assert "builtins.eval" in capsys.readouterr().err
+    # A logged model loads with the types recorded when it was wrapped, no more.
+    with pytest.raises(MlflowException, match="builtins.eval"):
+        estimator.load(path, ["_operator.abs"])
+    assert not marker.exists()

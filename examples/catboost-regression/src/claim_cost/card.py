@@ -29,6 +29,19 @@ from .kserve import DEFAULT_NAME, v2_request
 from .model import METHODS
 
 CARD_ARTIFACT = "model_card.md"
+#: Most characters of a version's description: MLflow's SQL stores (PostgreSQL,
+#: MySQL) hold 5,000 (SQLite does not check). The sections shortened to fit,
+#: in turn, by name and heading.
+DESCRIPTION_LIMIT = 5000
+#: Longest line kept when sections alone do not make the card fit (a reason
+#: naming a hundred columns).
+LONGEST_LINE = 600
+SHORTENED = {
+    "inputs": "Inputs",
+    "requests": "How to call it",
+    "lineage": "Lineage",
+    "drift": "Drift profile",
+}
 #: What `predict` returns, and each extra method.
 PREDICTS = "`prediction`"
 METHOD_SUMMARIES = {
@@ -50,8 +63,12 @@ UNSEEN = (
 )
 
 
-def render(model_uri: str) -> str:
-    """Return the card of the model at `model_uri`, as Markdown."""
+def sections(model_uri: str, decided: dict[str, str] | None = None) -> dict[str, str]:
+    """Return the card of the model at `model_uri`: Markdown sections by name.
+
+    `decided` are promotion tags that replace the version's own (its decision,
+    before the registry holds it: see `promotion.settle`).
+    """
     version = registered_version(model_uri)
     info = mlflow.models.get_model_info(
         f"models:/{version.name}/{version.version}" if version else model_uri
@@ -61,20 +78,54 @@ def render(model_uri: str) -> str:
     title = (
         f"{version.name} version {version.version}"
         if version
-        else f"model {info.model_id or info.model_uri}"
+        else f"{__package__} model {info.model_id or info.model_uri}"
     )
-    sections = [
-        f"# claim_cost: {title}",
-        predicts(info),
-        inputs(metadata),
-        data(metadata),
-        held_out(run.data.metrics),
-        promotion(version),
-        drift_brief(metadata),
-        lineage_list(metadata),
-        requests(info, version),
-    ]
-    return "\n\n".join(section.strip() for section in sections) + "\n"
+    return {
+        "title": f"# {title}",
+        "predicts": predicts(info),
+        "inputs": inputs(metadata),
+        "data": data(metadata),
+        "metrics": measured(metadata, run.data.metrics),
+        "promotion": promotion(version, decided),
+        "drift": drift_brief(metadata),
+        "lineage": lineage_list(metadata),
+        "requests": requests(info, version),
+    }
+
+
+def render(model_uri: str) -> str:
+    """Return the card of the model at `model_uri`, as Markdown."""
+    return joined(sections(model_uri))
+
+
+def joined(parts: dict[str, str]) -> str:
+    """Return the card's sections as one Markdown text."""
+    return "\n\n".join(part.strip() for part in parts.values()) + "\n"
+
+
+def description(parts: dict[str, str], run_id: str) -> str:
+    """Return the card as a registered version's description: at most DESCRIPTION_LIMIT.
+
+    MLflow's SQL stores hold 5,000 characters; the sections in SHORTENED are
+    replaced, one by one, by a pointer to the whole card, the run's artifact;
+    then long lines are cut, and last the text.
+    """
+    pointer = f"the whole card is `{CARD_ARTIFACT}` in the artifacts of run {run_id}"
+    parts = dict(parts)
+    for name, heading in SHORTENED.items():
+        text = joined(parts)
+        if len(text) <= DESCRIPTION_LIMIT:
+            return text
+        parts[name] = f"## {heading}\n\nShortened to fit the registry: {pointer}."
+    text = "\n".join(
+        line if len(line) <= LONGEST_LINE else f"{line[:LONGEST_LINE]} ..."
+        for line in joined(parts).splitlines()
+    )
+    if len(text) <= DESCRIPTION_LIMIT:
+        return text + "\n"
+    note = f"\n\n(cut to fit the registry: {pointer})\n"
+    kept = text[: DESCRIPTION_LIMIT - len(note)].rsplit("\n", 1)[0]
+    return kept + note
 
 
 def registered_version(model_uri: str) -> ModelVersion | None:
@@ -137,10 +188,11 @@ def inputs(metadata: dict[str, Any]) -> str:
 
 
 def data(metadata: dict[str, Any]) -> str:
-    """Return the data it was trained and evaluated on."""
+    """Return the data it was trained (or, wrapped, referenced) and evaluated on."""
     facts = metadata.get(lineage.METADATA_KEY) or {}
+    first = "reference" if facts.get("made_by") == "wrap" else "training"
     lines = ["## Data", ""]
-    for context in ("training", "evaluation"):
+    for context in (first, "evaluation"):
         name = facts.get(f"{context}_data")
         if name is None:
             lines.append(f"- {context}: {NOT_RECORDED}")
@@ -152,24 +204,40 @@ def data(metadata: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def held_out(metrics: dict[str, float]) -> str:
-    """Return the held-out metrics of its run."""
+def measured(metadata: dict[str, Any], metrics: dict[str, float]) -> str:
+    """Return the metrics of its run: held out, or on a wrapped model's data."""
+    facts = metadata.get(lineage.METADATA_KEY) or {}
+    wrapped = facts.get("made_by") == "wrap"
+    held_out = str(facts.get("evaluation_data", "")).startswith("held-out rows")
+    heading = (
+        "Held-out metrics"
+        if held_out or not facts
+        else "Metrics on the evaluation data"
+    )
     tested = {
         name: value for name, value in metrics.items() if name.startswith("test_")
     }
     if not tested:
-        return "## Held-out metrics\n\nnone logged (wrapped without --data?)"
+        reason = "wrapped without --data" if wrapped else "none logged"
+        return f"## {heading}\n\nnone: {reason}"
     rows = [f"| {name} | {value:.4f} |" for name, value in sorted(tested.items())]
+    note = []
+    if wrapped:
+        note = [
+            "",
+            "The model was trained elsewhere: these rows may include its "
+            "training rows, so the numbers may be optimistic.",
+        ]
     return "\n".join(
-        ["## Held-out metrics", "", "| metric | value |", "| --- | --- |", *rows]
+        [f"## {heading}", "", "| metric | value |", "| --- | --- |", *rows, *note]
     )
 
 
-def promotion(version: ModelVersion | None) -> str:
+def promotion(version: ModelVersion | None, decided: dict[str, str] | None) -> str:
     """Return the promotion decision: both models' numbers and the reason."""
     if version is None:
         return "## Promotion\n\nnot a registered version: give models:/NAME/VERSION"
-    tags = version.tags or {}
+    tags = {**(version.tags or {}), **(decided or {})}
     if "promotion.decision" not in tags:
         return f"## Promotion\n\n{NOT_RECORDED}"
     lines = [
@@ -180,6 +248,11 @@ def promotion(version: ModelVersion | None) -> str:
         f"- metric: {tags.get('promotion.metric', '')}",
         f"- this version: {tags.get('promotion.challenger_value', 'n/a')}",
     ]
+    if "promotion.floor" in tags:
+        lines.append(
+            f"- floor: {tags['promotion.floor']}; this version "
+            f"{tags.get('promotion.floor_value', 'not evaluated')}"
+        )
     if "promotion.champion_version" in tags:
         lines.append(
             f"- champion version {tags['promotion.champion_version']}: "
@@ -190,7 +263,7 @@ def promotion(version: ModelVersion | None) -> str:
 
 
 def drift_brief(metadata: dict[str, Any]) -> str:
-    """Return the drift profile in brief."""
+    """Return the drift profile in brief (a wrapped model's: of its reference)."""
     stored = metadata.get(drift.PROFILE_KEY)
     if stored is None:
         return f"## Drift profile\n\nnone: {NO_PROFILE}"
@@ -199,10 +272,13 @@ def drift_brief(metadata: dict[str, Any]) -> str:
     for summary in profile["features"].values():
         kinds[summary["kind"]] = kinds.get(summary["kind"], 0) + 1
     counted = ", ".join(f"{count} {kind}" for kind, count in sorted(kinds.items()))
+    facts = metadata.get(lineage.METADATA_KEY) or {}
+    data = "reference" if facts.get("made_by") == "wrap" else "training"
     return (
         "## Drift profile\n\n"
-        f"{profile['rows']} training rows profiled ({counted} features) and the "
-        f"held-out predictions; `score --drift` compares scored data with it."
+        f"{profile['rows']} {data} rows profiled ({counted} features) and the "
+        "predictions on the evaluation data; `score --drift` compares scored "
+        "data with it."
     )
 
 
@@ -276,13 +352,26 @@ def serving_example(info: Any) -> str | None:
         return json.dumps(json.loads(Path(path).read_text()), separators=(",", ":"))
 
 
-def publish(model_uri: str, run_id: str, version: str | None, name: str) -> str:
-    """Log the card to the run; set it as the registered version's description."""
-    text = render(f"models:/{name}/{version}" if version else model_uri)
+def publish(
+    model_uri: str,
+    run_id: str,
+    version: str | None,
+    name: str,
+    decided: dict[str, str] | None = None,
+) -> str:
+    """Log the card to the run; set it as the registered version's description.
+
+    The description is the card shortened to what the registry holds
+    (`description`); the artifact is the whole card. `decided`: see `sections`.
+    """
+    parts = sections(f"models:/{name}/{version}" if version else model_uri, decided)
+    text = joined(parts)
     client = MlflowClient()
     client.log_text(run_id, text, CARD_ARTIFACT)
     if version:
-        client.update_model_version(name, version, description=text)
+        client.update_model_version(
+            name, version, description=description(parts, run_id)
+        )
     return text
 
 

@@ -21,7 +21,8 @@ MAX_CATEGORIES = 1024
 SMALL_BATCH_ROWS = 1_000
 #: Category code CatBoost sees for missing and unknown values.
 MISSING_CODE = -1
-#: Category text a wrapped model sees for a missing value (as `astype(str)`).
+#: Category text a wrapped model sees for a missing value (as `astype(str)`),
+#: unless `wrap --missing-category` named the notebook's.
 MISSING_TEXT = "nan"
 
 NativeModel = catboost.CatBoostRegressor
@@ -128,7 +129,8 @@ def contract(model: NativeModel) -> Contract:
 
     CatBoost keeps no categories, only hashes of them: a model with
     `cat_features` is given their text as it is (`raw`), a missing value as
-    "nan" (what `astype(str)` makes of it), and keeps its own rule for
+    the text the notebook filled gaps with (`wrap --missing-category`, else
+    "nan", what `astype(str)` makes of it), and keeps its own rule for
     unseen categories.
     """
     names = list(model.feature_names_ or [])

@@ -8,7 +8,6 @@ which is imported only here, when this engine runs.
 
 import os
 import re
-import shutil
 import sys
 import tempfile
 import uuid
@@ -30,6 +29,8 @@ from .scoring import (
     cannot_load,
     load_model,
     local_path,
+    remove,
+    replace,
     typed_params,
 )
 
@@ -141,32 +142,6 @@ def write(result: Any, output_path: str) -> None:
         remove(temporary)
 
 
-def replace(new: Path, output: Path) -> None:
-    """Put `new` (a Spark dataset folder) in place of `output`, file or folder.
-
-    The old output is moved aside first and deleted only once `new` is in
-    place; if the move fails, the old output is put back.
-    """
-    old = output.with_name(f".{output.name}.{uuid.uuid4().hex}.old")
-    if output.exists():
-        os.replace(output, old)
-    try:
-        os.replace(new, output)
-    except OSError:
-        if old.exists():
-            os.replace(old, output)
-        raise
-    remove(old)
-
-
-def remove(path: Path) -> None:
-    """Delete a file or a folder, if there is one."""
-    if path.is_dir():
-        shutil.rmtree(path, ignore_errors=True)
-    else:
-        path.unlink(missing_ok=True)
-
-
 def save(result: Any, target: str, as_csv: bool) -> None:
     """Run the scoring job, writing to `target`; the model's refusal is a line."""
     writer = result.write.mode("overwrite")
@@ -182,29 +157,62 @@ def save(result: Any, target: str, as_csv: bool) -> None:
         raise ScoringError(refusal.group(1).strip()) from error
 
 
-def read_input(spark: Any, input_path: str, model: mlflow.pyfunc.PyFuncModel) -> Any:
-    """Read the input as a Spark DataFrame, CSV with the types the model declares.
+def read_input(
+    spark: Any, input_path: str, model: mlflow.pyfunc.PyFuncModel, keep: list[str]
+) -> tuple[Any, list[Any]]:
+    """Read the input as a Spark DataFrame; return it and its `keep` columns.
 
-    Spark infers a CSV column's type from the whole file: a string feature of
-    digits would become numbers (101.0 is not the category "101"). String
-    features, and the other columns kept beside the predictions, are read as
-    the text in the file; number features as Spark infers them.
+    A Parquet file's columns keep their types. Spark infers a CSV column's
+    type from the whole file: a string feature of digits would become numbers
+    (101.0 is not the category "101"). So every column but the number features
+    is read as the text in the file, the model reads its features as it
+    declares them, and each kept column is the type inferred for the whole
+    column, as the local engine keeps it (`kept_type`).
     """
-    if Path(input_path).suffix not in CSV_SUFFIXES:
-        return spark.read.parquet(input_path)
+    from pyspark.sql import functions, types
+
+    casts: dict[str, str | None] = {}
+    if Path(input_path).suffix in CSV_SUFFIXES:
+        kinds = model.metadata.metadata["input_types"]
+        inferred = spark.read.csv(input_path, header=True, inferSchema=True).schema
+        schema = types.StructType(
+            [
+                field
+                if kinds.get(field.name) == "number"
+                else types.StructField(field.name, types.StringType())
+                for field in inferred.fields
+            ]
+        )
+        frame = spark.read.csv(input_path, header=True, schema=schema)
+        casts = {field.name: kept_type(field.dataType) for field in inferred.fields}
+    else:
+        frame = spark.read.parquet(input_path)
+    missing = [name for name in keep if name not in frame.columns]
+    if missing:
+        raise ScoringError(f"--keep column(s) {missing} are not in the input")
+    kept = []
+    for name in keep:
+        column = functions.col(f"`{name}`")
+        kind = casts.get(name)
+        kept.append(column.cast(kind).alias(name) if kind else column)
+    return frame, kept
+
+
+def kept_type(inferred: Any) -> str | None:
+    """Return the type a kept CSV column is cast to from Spark's inferred one.
+
+    Whole numbers are longs, other numbers doubles, true/false booleans (the
+    local engine's int64, float64 and bool); None keeps the text (dates too).
+    """
     from pyspark.sql import types
 
-    kinds = model.metadata.metadata["input_types"]
-    inferred = spark.read.csv(input_path, header=True, inferSchema=True).schema
-    schema = types.StructType(
-        [
-            field
-            if kinds.get(field.name) == "number"
-            else types.StructField(field.name, types.StringType())
-            for field in inferred.fields
-        ]
-    )
-    return spark.read.csv(input_path, header=True, schema=schema)
+    if isinstance(inferred, types.IntegralType):
+        return "long"
+    if isinstance(inferred, types.FractionalType):
+        return "double"
+    if isinstance(inferred, types.BooleanType):
+        return "boolean"
+    return None
 
 
 def fetch_model(model_uri: str, directory: str) -> str:
@@ -249,10 +257,7 @@ def score_spark(
             .config("spark.sql.session.timeZone", "UTC")
             .getOrCreate()
         )
-        frame = read_input(spark, input_path, model)
-        missing = [name for name in keep if name not in frame.columns]
-        if missing:
-            raise ScoringError(f"--keep column(s) {missing} are not in the input")
+        frame, kept = read_input(spark, input_path, model, keep)
         features = feature_columns(model, frame)
         try:
             sample = model.predict(
@@ -269,17 +274,17 @@ def score_spark(
         udf = mlflow.pyfunc.spark_udf(
             spark, fetched, result_type=result_type, env_manager="local", params=params
         )
-        kept = [functions.col(f"`{name}`") for name in keep]
+        kept_names = [f"`{name}`" for name in keep]
         prediction = udf(functions.struct(*features))
         if drift is None:
             result = frame.select(*kept, prediction.alias("prediction")).select(
-                *kept, "prediction.*"
+                *kept_names, "prediction.*"
             )
         else:
             names = feature_names(model, frame)
             carried = [f"{DRIFT_PREFIX}{name}" for name in names]
             schema = types.StructType(
-                [frame.schema[name] for name in keep] + result_type.fields
+                frame.select(*kept).schema.fields + result_type.fields
             )
             counted = spark.sparkContext.accumulator([], PartitionCounts())
             count = count_drift(
@@ -291,7 +296,7 @@ def score_spark(
                     *map(Column.alias, features, carried),
                     prediction.alias("prediction"),
                 )
-                .select(*kept, *(f"`{name}`" for name in carried), "prediction.*")
+                .select(*kept_names, *(f"`{name}`" for name in carried), "prediction.*")
                 .mapInPandas(count, schema)
             )
         scored = Observation("scored")

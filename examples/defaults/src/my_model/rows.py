@@ -3,9 +3,14 @@
 A row's hash depends on its feature values only, not on its position, its
 index or the order of the columns, so the same row is held out (or trained
 on) whatever file it comes from and wherever it sits in it. Numbers hash by
-value (1, 1.0 and True alike), categories by their text as the model compares
-them. `promotion.py` leaves the rows the champion was trained on out of the
-comparison; each training run stores them as TRAINING_ROWS_ARTIFACT.
+their value as the model reads it, a 32-bit float (1, 1.0 and True alike; a
+float32 column and its CSV text alike), booleans and dates as the model reads them
+(true/1/True alike; a date by its instant, whether a CSV's text or a
+Parquet timestamp), categories by their text as the model compares them.
+Each column's kind is read once, by `preprocessing.kinds_of`, the rule the
+model is fitted with. `promotion.py` leaves the rows the champion was trained
+on out of the comparison; each training run stores them as
+TRAINING_ROWS_ARTIFACT.
 """
 
 import tempfile
@@ -15,23 +20,27 @@ import mlflow
 import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
-from pandas.api.types import is_bool_dtype, is_numeric_dtype
 
-from .preprocessing import as_booleans, category_strings
+from .preprocessing import InputError, category_strings, kinds_of, to_numbers
 
 #: The training run's artifact that holds its training rows' hashes.
 TRAINING_ROWS_FOLDER = "promotion"
 TRAINING_ROWS_ARTIFACT = f"{TRAINING_ROWS_FOLDER}/training_rows.npz"
 #: A row is held out when its hash falls in this share of the hash space.
 HASH_BUCKETS = 10_000
+#: How the stored hashes were made: before version 2, numbers hashed as
+#: 64-bit floats and dates as text (the kinds "number64" and "date_text"
+#: reproduce that for a champion trained then).
+HASHING_VERSION = 2
+LEGACY_KINDS = {"number": "number64", "date": "date_text"}
 
 
 def hashes(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
     """Return one unsigned 64-bit hash per row of the `kinds` columns of `frame`.
 
-    `kinds` maps each column to how the model reads it: numbers and booleans
-    by value, the rest (strings, dates) by their text; a column that `frame`
-    lacks counts as missing.
+    `kinds` maps each column to how the model reads it (`kinds_of`): numbers,
+    booleans and dates by value, strings by their text; a column that `frame`
+    lacks counts as missing, and a value the kind cannot read hashes as text.
     """
     columns = {}
     for name in sorted(kinds):
@@ -40,24 +49,22 @@ def hashes(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
             if name in frame.columns
             else pd.Series(None, index=frame.index, dtype=object)
         )
-        if kinds[name] == "number":
-            columns[name] = pd.to_numeric(values, errors="coerce").astype(np.float64)
-        elif kinds[name] == "boolean":
-            columns[name] = as_booleans(name, values).astype(np.float64)
-        else:
-            columns[name] = category_strings(values)
+        kind = kinds[name]
+        if kind in ("number", "number64"):
+            numbers = pd.to_numeric(values, errors="coerce").astype(np.float64)
+            if kind == "number":
+                numbers = numbers.astype(np.float32).astype(np.float64)
+            columns[name] = numbers
+            continue
+        if kind in ("boolean", "date"):
+            try:
+                columns[name] = to_numbers(name, values, kind)
+                continue
+            except InputError:
+                pass
+        columns[name] = category_strings(values)
     canonical = pd.DataFrame(columns, index=frame.index)
     return pd.util.hash_pandas_object(canonical, index=False).to_numpy(np.uint64)
-
-
-def kinds_of(frame: pd.DataFrame) -> dict[str, str]:
-    """Each column's kind read from its dtype, before any model is fitted."""
-    return {
-        str(name): "number"
-        if is_bool_dtype(frame[name]) or is_numeric_dtype(frame[name])
-        else "string"
-        for name in frame.columns
-    }
 
 
 def held_out(frame: pd.DataFrame, share: float) -> np.ndarray:
@@ -75,6 +82,7 @@ def log_training_rows(frame: pd.DataFrame, kinds: dict[str, str]) -> None:
             hashes=np.unique(hashes(frame, kinds)),
             columns=np.array(list(kinds)),
             kinds=np.array(list(kinds.values())),
+            version=np.array(HASHING_VERSION),
         )
         mlflow.log_artifact(str(path), TRAINING_ROWS_FOLDER)
 
@@ -94,4 +102,6 @@ def training_rows(run_id: str) -> tuple[np.ndarray, dict[str, str]] | None:
         with np.load(path, allow_pickle=False) as stored:
             columns = stored["columns"].tolist()
             kinds = stored["kinds"].tolist()
+            if "version" not in stored:
+                kinds = [LEGACY_KINDS.get(kind, kind) for kind in kinds]
             return stored["hashes"], dict(zip(columns, kinds, strict=True))

@@ -23,6 +23,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_breast_cancer
@@ -32,14 +33,19 @@ from .errors import first_line, without_progress_bars
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
-from .preprocessing import Preprocessor
+from .preprocessing import Preprocessor, frequent_categories, kinds_of
 
 DEFAULT_TARGET = "target"
 DEFAULT_EXPERIMENT = "my_model"
 #: Registry name used when --registered-model-name is not given ("" = don't register).
 DEFAULT_REGISTERED_MODEL_NAME = "my_model"
 TEST_SIZE = 0.2
-INPUT_EXAMPLE_ROWS = 5
+#: The logged input example's rows: each number's and date's quantile, each
+#: string's next most common category (`typical_rows`).
+EXAMPLE_QUANTILES = (0.5, 0.25, 0.75)
+INPUT_EXAMPLE_ROWS = len(EXAMPLE_QUANTILES)
+#: Fewest rows a category of the input example must hold.
+EXAMPLE_MIN_ROWS = 5
 
 logger = logging.getLogger(__name__)
 
@@ -78,6 +84,11 @@ def load_data(
         frame = frame.dropna(subset=[target])
     if frame.empty:
         raise DataError(f"{source} has no rows with a {target!r} value")
+    labels = frame[target]
+    if labels.dtype.kind == "f" and (labels % 1 == 0).all():
+        # A blank label made pandas read whole-number labels as floats: they
+        # stay the integers the file holds (output column "1", not "1.0").
+        frame = frame.assign(**{target: labels.astype(np.int64)})
     if frame[target].nunique() != 2:
         raise DataError(
             f"Binary classification needs exactly 2 classes in {target!r}; "
@@ -118,7 +129,10 @@ def split(
     by a random draw: it is held out whatever the file's order or size, so a
     later training on a grown or shuffled file holds out what this one did.
     """
-    test = rows.held_out(features, TEST_SIZE)
+    try:
+        test = rows.held_out(features, TEST_SIZE)
+    except ValueError as error:  # a column of a type no feature can have
+        raise DataError(str(error)) from error
     labels = set(target.astype(str))
     for part, name in ((~test, "training"), (test, "held-out")):
         absent = sorted(labels - set(target[part].astype(str)))
@@ -202,6 +216,56 @@ def model_signature(
     return ModelSignature(inputs, inferred.outputs, inferred.params)
 
 
+def typical_rows(
+    preprocessor: Preprocessor, features: pd.DataFrame, typed: bool = False
+) -> pd.DataFrame:
+    """Return an input example of typical values, not of training records.
+
+    Row i holds each number's and date's quantile EXAMPLE_QUANTILES[i], each
+    string's i-th most common category and each boolean's most common value,
+    in the form `Preprocessor.canonical` gives (see `typed` there): the
+    logged example, the card and the README's requests show no one's data.
+    """
+    canonical = preprocessor.canonical(features)
+    columns: dict[str, list] = {}
+    for name, kind in preprocessor.input_types().items():
+        values = canonical[name].dropna()
+        if values.empty:
+            columns[name] = [None] * INPUT_EXAMPLE_ROWS
+        elif kind == "number":
+            columns[name] = [float(values.quantile(q)) for q in EXAMPLE_QUANTILES]
+        elif kind == "date":
+            dates = pd.to_datetime(values, format="ISO8601")
+            columns[name] = [
+                dates.quantile(q).strftime("%Y-%m-%dT%H:%M:%S")
+                for q in EXAMPLE_QUANTILES
+            ]
+        elif kind == "string":
+            columns[name] = common_categories(preprocessor, features[name])
+        else:
+            columns[name] = [values.mode().iloc[0]] * INPUT_EXAMPLE_ROWS
+    return preprocessor.canonical(pd.DataFrame(columns), typed)
+
+
+def common_categories(preprocessor: Preprocessor, column: pd.Series) -> list:
+    """Return INPUT_EXAMPLE_ROWS categories of `column` that many rows share.
+
+    The most common first, each held by EXAMPLE_MIN_ROWS rows or more (a
+    category of one row is a record's value, such as an e-mail address);
+    missing (None) where none is. Only categories the model knows.
+    """
+    known = set(preprocessor.categories.get(str(column.name)) or [])
+    counts = frequent_categories(column)
+    common = [
+        category
+        for category, rows in counts.items()
+        if rows >= EXAMPLE_MIN_ROWS and (category in known or not known)
+    ]
+    if not common:
+        return [None] * INPUT_EXAMPLE_ROWS
+    return [common[i % len(common)] for i in range(INPUT_EXAMPLE_ROWS)]
+
+
 def train(
     data: Path | None = None,
     target: str = DEFAULT_TARGET,
@@ -231,7 +295,7 @@ def train(
         train_features, eval_features, train_labels, eval_labels = split(
             features, labels
         )
-        eval_source = f"held-out rows of {source}"
+        eval_source = f"held-out rows of {data.name if data else source}"
     else:
         train_features, train_labels = features, labels
         eval_features, eval_labels = evaluation_data(
@@ -266,38 +330,71 @@ def train(
         info = log_model(
             model,
             signature=model_signature(model, sample, typed_signature),
-            input_example=sample.head(INPUT_EXAMPLE_ROWS),
+            input_example=typical_rows(preprocessor, train_features, typed_signature),
             registered_model_name=registered_model_name or None,
             metadata={
                 **drift.as_metadata(profile),
                 columns.REPORT_KEY: report,
-                promotion.TRAINING_DATA_KEY: source,
+                promotion.TRAINING_DATA_KEY: data.name if data else source,
                 lineage.METADATA_KEY: facts,
             },
         )
     for name, value in metrics.items():
         logger.info(f"{name}: {value:.4f}")
-    if registered_model_name:
-        promotion.promote(
-            registered_model_name,
-            str(info.registered_model_version),
-            model,
-            eval_features,
-            eval_labels,
-            metrics[promotion.PROMOTION_METRIC],
-            promote,
-            digest,
-        )
-    describe(info, registered_model_name, facts)
+    publish_version(
+        info,
+        registered_model_name,
+        facts,
+        model,
+        eval_features,
+        eval_labels,
+        metrics,
+        promote,
+        digest,
+    )
     return info
 
 
-def describe(info: ModelInfo, name: str, facts: dict[str, str]) -> None:
-    """Tag a registered version with its lineage; log and publish its card."""
-    version = str(info.registered_model_version) if name else None
-    if version:
+def publish_version(
+    info: ModelInfo,
+    name: str,
+    facts: dict[str, str],
+    model: Model,
+    features: pd.DataFrame,
+    labels: pd.Series,
+    measured: dict[str, float],
+    mode: str,
+    digest: str,
+) -> None:
+    """Log the card; for a registered version, tag its lineage and promote it.
+
+    The card, which shows the promotion decision, is published by
+    `promotion.promote` between the decision's tags and the aliases.
+    """
+    if not name:
+        card.publish(info.model_uri, info.run_id, None, name)
+        return
+    version = str(info.registered_model_version)
+    try:
         lineage.tag_version(name, version, facts)
-    card.publish(info.model_uri, info.run_id, version, name)
+    except MlflowException as error:
+        raise promotion.PromotionError(
+            f"registry error, {name} version {version} is not "
+            f"@{promotion.CHAMPION_ALIAS}: {first_line(error)}"
+        ) from error
+    promotion.promote(
+        name,
+        version,
+        model,
+        features,
+        labels,
+        measured,
+        mode,
+        digest,
+        publish=lambda decided: card.publish(
+            info.model_uri, info.run_id, version, name, decided
+        ),
+    )
 
 
 def log_dataset(
@@ -325,10 +422,13 @@ def evaluation_data(
     exclude: Sequence[str],
     features: pd.DataFrame,
     optional: Sequence[str],
+    seen: str = "training",
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Read `--eval-data`, refusing it without a required training feature.
 
-    The `exclude` columns (ids) are dropped where the file has them.
+    The `exclude` columns (ids) are dropped where the file has them, and so
+    are rows of `features` (the `seen` rows: training, or a wrapped model's
+    reference data).
     """
     eval_features, eval_labels = load_data(path, target, flag="--eval-data")
     eval_features = eval_features.drop(
@@ -341,14 +441,19 @@ def evaluation_data(
     ]
     if missing:
         raise DataError(f"--eval-data {path} lacks the feature column(s) {missing}")
-    kinds = rows.kinds_of(features)
+    # Rows are compared as the model reads them: a date is the same date in a
+    # CSV's text and a Parquet timestamp.
+    try:
+        kinds = kinds_of(features)
+    except ValueError as error:
+        raise DataError(str(error)) from error
     trained = np.isin(rows.hashes(eval_features, kinds), rows.hashes(features, kinds))
     if trained.all():
-        raise DataError(f"every row of --eval-data {path} is also a training row")
+        raise DataError(f"every row of --eval-data {path} is also a {seen} row")
     if trained.any():
         logger.info(
             f"left out {trained.sum()} of {len(trained)} --eval-data rows that "
-            "are also training rows"
+            f"are also {seen} rows"
         )
     return eval_features[~trained], eval_labels[~trained]
 

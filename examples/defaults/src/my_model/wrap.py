@@ -3,28 +3,30 @@
     python -m my_model.wrap --model FILE
         [--data PATH.csv|.parquet --target COLUMN] [--exclude COLUMN ...]
         [--optional COLUMN ...] [--eval-data PATH] [--promote auto|always|never]
+        [--classes LABEL ...]
+        [--missing-category TOKEN]
         [--typed-signature] [--experiment NAME] [--registered-model-name NAME]
 
 The input contract comes from the model file itself (`estimator.contract`):
 its features in order, which are categorical and their categories in the
 model's own order. `--data` is optional reference data: with it the model
-is evaluated, profiled for drift and given class labels (sorted labels map
-to the model's classes 0..n-1); without it, it is logged from the file alone.
-The model is then logged exactly as `train` logs one. The last line printed
-is the URI of the logged model; any problem is one line on stderr, exit 2,
-and leaves nothing logged or registered.
+is evaluated and profiled for drift; without it, it is logged from the file
+alone. The model is then logged exactly as `train` logs one. The last line
+printed is the URI of the logged model; any problem is one line on stderr,
+exit 2, and leaves nothing logged or registered.
+
+Class labels are never guessed: they are the model's own, or the labels
+`--classes` gives its classes 0, 1, ... in order; a target in `--data` with
+labels the model does not know is refused.
 """
 
 import argparse
-import math
-import re
 import sys
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
 import mlflow
-import numpy as np
 import pandas as pd
 from mlflow.models.model import ModelInfo
 
@@ -33,7 +35,16 @@ from .errors import without_progress_bars
 from .evaluation import log_evaluation
 from .logged_model import log_model
 from .model import Model
-from .preprocessing import Contract, Preprocessor, category_strings, kinds_of
+from .preprocessing import (
+    Contract,
+    InputError,
+    Preprocessor,
+    category_text,
+    frequent_categories,
+    kinds_of,
+    listed,
+    to_numbers,
+)
 from .train import (
     DEFAULT_EXPERIMENT,
     DEFAULT_REGISTERED_MODEL_NAME,
@@ -41,13 +52,14 @@ from .train import (
     INPUT_EXAMPLE_ROWS,
     DataError,
     check_columns,
-    describe,
     evaluation_data,
     load_data,
     log_dataset,
     logger,
     model_signature,
+    publish_version,
     show_progress,
+    typical_rows,
 )
 
 #: The task and framework this project was generated for.
@@ -92,30 +104,53 @@ def read_model(path: Path) -> tuple[estimator.NativeModel, Contract]:
     return native, contract
 
 
-def labelled(contract: Contract, labels: pd.Series | None) -> list:
-    """Return the class labels: the model's own, or those of `labels`.
+def labelled(
+    contract: Contract, labels: pd.Series | None, classes: Sequence[str] = ()
+) -> list:
+    """Return the class labels in the model's order: never a guess.
 
-    A model that knows its classes only as 0..n-1 gets the sorted labels of
-    the reference data, the convention of XGBoost's and LightGBM's scikit-learn
-    estimators (`LabelEncoder`).
+    They are the labels `classes` (`--classes`) gives the model's classes
+    0, 1, ... in order, or else the model's own (`contract.classes`; a model
+    that knows its classes only as 0..n-1 keeps those numbers). A model that
+    keeps labels of its own, other than 0..n-1, takes no others. Every label
+    of `labels` (the reference data's target) must be one of them, compared
+    as text; the labels take the data's type (1 for "1").
     """
-    if labels is None:
-        return contract.classes
-    found = np.unique(labels.dropna()).tolist()
-    if contract.classes == list(range(len(contract.classes))):
-        if len(found) != len(contract.classes):
-            raise WrapError(
-                f"the model has {len(contract.classes)} classes; the data's target "
-                f"has {len(found)}: {found}"
-            )
-        return found
-    unknown = sorted({str(label) for label in found} - set(map(str, contract.classes)))
-    if unknown:
+    own = contract.classes
+    count = len(own)
+    if classes and (len(classes) != count or len(set(classes)) != count):
         raise WrapError(
-            f"the data's target has labels {unknown} the model does not know; "
-            f"its classes: {contract.classes}"
+            f"--classes {list(classes)}: the model has {count} classes; give each "
+            "one's label once, class 0's first"
         )
-    return contract.classes
+    numbered = own == list(range(count))
+    if (
+        classes
+        and not numbered
+        and list(map(category_text, classes)) != list(map(category_text, own))
+    ):
+        raise WrapError(
+            f"--classes {list(classes)}: the model keeps its own labels {own}, "
+            "in that order; leave --classes out"
+        )
+    chosen = list(classes) or own
+    if labels is None:
+        return chosen
+    distinct = labels.dropna().drop_duplicates().tolist()
+    found = {category_text(label): label for label in distinct}
+    unknown = sorted(set(found) - set(map(category_text, chosen)))
+    if unknown:
+        hint = (
+            ""
+            if classes or not numbered
+            else "; give the label of each of the model's classes 0, 1, ... in "
+            f"order: --classes LABEL_0 ... LABEL_{count - 1}"
+        )
+        raise WrapError(
+            f"the data's target has labels {unknown} that are not the model's "
+            f"classes {chosen}{hint}"
+        )
+    return [found.get(category_text(label), label) for label in chosen]
 
 
 def example(contract: Contract, rows: int = INPUT_EXAMPLE_ROWS) -> pd.DataFrame:
@@ -130,34 +165,41 @@ def example(contract: Contract, rows: int = INPUT_EXAMPLE_ROWS) -> pd.DataFrame:
     return pd.DataFrame(columns)
 
 
-def with_data_names(contract: Contract, columns: list[str]) -> Contract:
-    """Return the contract with each feature named as the data names it.
-
-    Some frameworks store a cleaned name (LightGBM writes `size cm` as
-    `size_cm`): a feature the data lacks takes the one data column whose
-    cleaned name is the same.
-    """
-
-    def cleaned(name: str) -> str:
-        return re.sub(r"\W", "_", name)
-
-    renamed = {}
+def check_numbers(contract: Contract, features: pd.DataFrame, flag: str) -> None:
+    """Refuse a number feature whose data holds text, naming the column."""
     for name in contract.features:
-        if name in columns:
+        if name in contract.categories or name not in features.columns:
             continue
-        matches = [column for column in columns if cleaned(column) == cleaned(name)]
-        if len(matches) == 1:
-            renamed[name] = matches[0]
-    if not renamed:
-        return contract
-    return replace(
-        contract,
-        features=[renamed.get(name, name) for name in contract.features],
-        categories={
-            renamed.get(name, name): known
-            for name, known in contract.categories.items()
-        },
-    )
+        try:
+            to_numbers(name, features[name], contract.kinds.get(name, "number"))
+        except InputError as error:
+            raise WrapError(f"{flag}: {error.message}") from None
+
+
+def check_missing_category(
+    contract: Contract, token: str | None, frames: Sequence[pd.DataFrame]
+) -> None:
+    """Refuse a `--missing-category` the model cannot have been given.
+
+    The model must have categorical features, and when it keeps their
+    categories, the token must be one of them: a notebook that filled gaps
+    with it trained the model on it. Gaps in the data are fine: they are
+    the gaps the notebook filled. Without a token, a model that cannot have
+    been trained on categorical gaps (CatBoost) refuses data that has them:
+    what the notebook filled them with is not guessed.
+    """
+    if token is None:
+        return
+    if not contract.categories:
+        raise WrapError("--missing-category: the model has no categorical feature")
+    known = {name: values for name, values in contract.categories.items() if values}
+    if known and not any(token in values for values in known.values()):
+        shown = "; ".join(
+            f"{name}: {listed(values)}" for name, values in list(known.items())[:3]
+        )
+        raise WrapError(
+            f"--missing-category {token!r} is not a category the model knows ({shown})"
+        )
 
 
 def with_data_categories(contract: Contract, features: pd.DataFrame) -> Contract:
@@ -169,7 +211,7 @@ def with_data_categories(contract: Contract, features: pd.DataFrame) -> Contract
     categories = dict(contract.categories)
     for name, known in contract.categories.items():
         if not known and name in features.columns:
-            counts = category_strings(features[name].dropna()).value_counts()
+            counts = frequent_categories(features[name])
             categories[name] = counts.index[: estimator.MAX_CATEGORIES].tolist()
     return replace(contract, categories=categories)
 
@@ -203,6 +245,8 @@ def wrap(
     eval_data: Path | None = None,
     promote: str = "auto",
     typed_signature: bool = False,
+    classes: Sequence[str] = (),
+    missing_category: str | None = None,
 ) -> ModelInfo:
     """Wrap `model_file`, log it as `train` logs a model; register it when named.
 
@@ -214,7 +258,6 @@ def wrap(
     features = labels = None
     if data is not None:
         features, labels = load_data(data, target, exclude)
-        contract = with_data_names(contract, list(features.columns))
         missing = [
             name
             for name in contract.features
@@ -227,21 +270,30 @@ def wrap(
         if features is None:
             raise WrapError("--eval-data needs --data (the reference data)")
         eval_features, eval_labels = evaluation_data(
-            eval_data, target, exclude, features, optional
+            eval_data, target, exclude, features, optional, seen="reference"
         )
     else:
         eval_features, eval_labels = features, labels
     if features is not None:
         contract = with_data_kinds(contract, features)
+        check_numbers(contract, features, f"--data {data}")
+        if eval_data is not None:
+            check_numbers(contract, eval_features, f"--eval-data {eval_data}")
+    check_missing_category(
+        contract,
+        missing_category,
+        [frame for frame in (features, eval_features) if frame is not None],
+    )
     if contract.raw and features is not None:
         contract = with_data_categories(contract, features)
     preprocessor = Preprocessor(
         features=contract.features,
         categories=contract.categories,
         optional=[name for name in contract.features if name in optional],
-        classes=labelled(contract, labels),
+        classes=labelled(contract, labels, classes),
         raw=contract.raw,
         kinds=contract.kinds,
+        missing_category=missing_category,
     )
     report = []
     if features is not None:
@@ -287,25 +339,27 @@ def wrap(
         info = log_model(
             model,
             signature=signature,
-            input_example=sample.head(INPUT_EXAMPLE_ROWS),
+            input_example=typical_rows(preprocessor, features, typed_signature)
+            if features is not None
+            else sample,
             registered_model_name=registered_model_name or None,
             metadata={**metadata, **logged},
         )
     for name, value in metrics.items():
         logger.info(f"{name}: {value:.4f}")
-    if registered_model_name:
-        empty = pd.DataFrame(columns=contract.features)
-        promotion.promote(
-            registered_model_name,
-            str(info.registered_model_version),
-            model,
-            empty if eval_features is None else eval_features,
-            pd.Series(dtype=object) if eval_labels is None else eval_labels,
-            metrics.get(promotion.PROMOTION_METRIC, math.nan),
-            promote,
-            digest,
-        )
-    describe(info, registered_model_name, facts)
+    publish_version(
+        info,
+        registered_model_name,
+        facts,
+        model,
+        pd.DataFrame(columns=contract.features)
+        if eval_features is None
+        else eval_features,
+        pd.Series(dtype=object) if eval_labels is None else eval_labels,
+        metrics,
+        promote,
+        digest,
+    )
     return info
 
 
@@ -357,6 +411,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "always; never (default: %(default)s)",
     )
     parser.add_argument(
+        "--classes",
+        nargs="+",
+        default=[],
+        metavar="LABEL",
+        help="the label of each of the model's classes 0, 1, ... in order "
+        "(for a model that knows them only as numbers)",
+    )
+    parser.add_argument(
+        "--missing-category",
+        metavar="TOKEN",
+        help="the text the notebook filled categorical gaps with: a missing "
+        "category is given to the model as it",
+    )
+    parser.add_argument(
         "--typed-signature",
         action="store_true",
         help="declare the input columns as double and string in the signature",
@@ -391,6 +459,8 @@ def main(argv: list[str] | None = None) -> None:
             eval_data=args.eval_data,
             promote=args.promote,
             typed_signature=args.typed_signature,
+            classes=args.classes,
+            missing_category=args.missing_category,
         )
     except (DataError, promotion.PromotionError) as error:
         print(f"error: {error}", file=sys.stderr)

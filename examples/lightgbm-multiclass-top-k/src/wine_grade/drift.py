@@ -1,13 +1,17 @@
 """Data drift: how far scored data is from the data the model was trained on.
 
 At training, `profile` summarises the training features in buckets: per
-numeric column, up to ten quantile bins and missing values; per string
-column, its most common categories, the other categories seen in training,
-unseen ones and missing values. It also keeps the target's distribution and
-the predictions' on held-out data: new data should look like that, so the
-rows the model was trained on may well show prediction drift (a model is
-surer of them). The profile is a JSON string in the logged model's `MLmodel`
-metadata (`drift_profile`): a few kilobytes, however many rows.
+numeric column, up to ten quantile bins and missing values; per date column,
+its months and days of the week and missing values (not its place in time:
+rows scored after training are later, which is no drift by itself), with its
+first and last date; per string column, its most common categories, the
+other categories (the rest seen in training and, in a column with an "other"
+code, every value the model scores as "other"), unseen ones and missing
+values. It also keeps the target's distribution and the predictions' on
+held-out data: new data should look like that, so the rows the model was
+trained on may well show prediction drift (a model is surer of them). The
+profile is a JSON string in the logged model's `MLmodel` metadata
+(`drift_profile`): a few kilobytes, however many rows.
 
 `DriftMonitor` counts scored batches into the same buckets, in memory bounded
 by the number of buckets, and `report` compares each column with training by
@@ -39,7 +43,7 @@ from pandas.api.types import is_float_dtype
 
 from .errors import first_line
 from .model import Model
-from .preprocessing import category_strings, to_numbers
+from .preprocessing import DATE_PARTS, as_dates, category_strings, to_numbers
 from .scoring import LOAD_ERRORS, cannot_load, local_path
 
 logger = logging.getLogger(__name__)
@@ -54,6 +58,17 @@ MIN_BIN_ROWS = 10
 #: Categories of a string column counted one by one; the other categories
 #: seen in training share one bucket.
 TOP_CATEGORIES = 20
+#: A date's buckets: each month, then each day of the week (a row counts in
+#: both), then missing; its PSI is the larger of its months' and its days'.
+DATE_BUCKETS = {
+    "month": (
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun",
+        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ),
+    "weekday": ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"),
+}  # fmt: skip
+#: The kinds of feature counted into quantile bins of numbers (booleans as 1/0).
+NUMBER_KINDS = ("number", "boolean")
 #: PSI from which a shift is moderate, and significant (drift).
 MODERATE = 0.1
 SIGNIFICANT = 0.25
@@ -87,21 +102,25 @@ def profile(
     The profile holds the `features` and `target` the model was trained on
     and its predictions (default params) on the `held_out` features.
     """
-    categories = model.preprocessor.categories
-    kinds = model.preprocessor.input_types()
-    numbers = {name: kind for name, kind in kinds.items() if kind != "string"}
+    preprocessor = model.preprocessor
+    kinds = preprocessor.input_types()
+    numbers = {name: kind for name, kind in kinds.items() if kind in NUMBER_KINDS}
     matrix = _numbers(features, numbers)
     summaries = {
         name: {**number_summary(matrix[:, position]), "kind": numbers[name]}
         for position, name in enumerate(numbers)
     }
-    for name, known in categories.items():
-        summaries[name] = string_summary(_strings(features[name]), known)
+    for name, kind in kinds.items():
+        if kind == "date":
+            summaries[name] = date_summary(as_dates(name, features[name]))
+    for name, known in preprocessor.categories.items():
+        other = name in preprocessor.other
+        summaries[name] = string_summary(_strings(features[name]), known, other)
     predictions = model.predict(held_out)
-    classes = _strings(pd.Series(model.preprocessor.classes, dtype=object)).tolist()
+    classes = _strings(pd.Series(preprocessor.classes, dtype=object)).tolist()
     return {
         "rows": len(features),
-        "features": {name: summaries[name] for name in model.preprocessor.features},
+        "features": {name: summaries[name] for name in preprocessor.features},
         "target": string_summary(_strings(target), classes),
         "prediction": {
             str(name): output_summary(predictions[name], classes)
@@ -124,18 +143,45 @@ def number_summary(values: np.ndarray) -> dict[str, Any]:
     return summary
 
 
-def string_summary(values: pd.Series, known: list[str]) -> dict[str, Any]:
+def string_summary(
+    values: pd.Series, known: list[str], other: bool = False
+) -> dict[str, Any]:
     """Count a string column into its buckets and return their shares.
 
     The buckets are the `TOP_CATEGORIES` first of `known` (the categories in
-    descending frequency), the rest of `known`, unseen values, missing ones.
+    descending frequency), "other", unseen values and missing ones. "Other"
+    holds the rest of `known` and, in a column whose rare categories share
+    the model's "other" code (`other`), every value outside `known`: the
+    rare training categories and values never seen alike, as the model reads
+    them. Elsewhere a value outside `known` is unseen (the model reads it as
+    missing).
     """
     summary = {
         "kind": "string",
         "categories": known[:TOP_CATEGORIES],
         "others": known[TOP_CATEGORIES:],
+        "other": other,
     }
     summary["shares"] = _shares(string_counts(summary, values))
+    return summary
+
+
+def date_summary(dates: pd.Series) -> dict[str, Any]:
+    """Count a date column by month and day of the week; note its first and last.
+
+    A date's place in time is not profiled: the rows scored after training are
+    later, which is no drift by itself. Its months and days of the week are
+    the parts of it that recur (and that the model reads besides its day
+    count); the first and last dates show in the report.
+    """
+    present = dates.dropna()
+    summary = {
+        "kind": "date",
+        "parts": list(DATE_PARTS),
+        "first": _iso_date(present.min()) if len(present) else None,
+        "last": _iso_date(present.max()) if len(present) else None,
+    }
+    summary["shares"] = bucket_shares(summary, date_counts(summary, dates))
     return summary
 
 
@@ -173,19 +219,88 @@ def number_counts(summary: dict[str, Any], values: np.ndarray) -> np.ndarray:
 
 
 def string_counts(summary: dict[str, Any], values: pd.Series) -> np.ndarray:
-    """Rows per profiled category, then other known ones, unseen, missing."""
+    """Rows per profiled category, then "other", unseen, missing.
+
+    See `string_summary` for what "other" holds.
+    """
     top = len(summary["categories"])
     codes = pd.Index([*summary["categories"], *summary["others"]]).get_indexer(values)
+    missing = values.isna().to_numpy()
+    if summary.get("other"):  # absent from profiles older than the "other" code
+        codes[(codes < 0) & ~missing] = top
     counted = np.bincount(np.minimum(codes[codes >= 0], top), minlength=top + 1)
-    missing = int(values.isna().sum())
-    unseen = int((codes < 0).sum()) - missing
-    return np.append(counted, [unseen, missing])
+    unseen = int(((codes < 0) & ~missing).sum())
+    return np.append(counted, [unseen, int(missing.sum())])
+
+
+def date_counts(summary: dict[str, Any], dates: pd.Series) -> np.ndarray:
+    """Rows per month, then per day of the week (a row counts in both), missing.
+
+    A profile without parts (`readable`) counts present rows, then missing ones.
+    """
+    present = dates.dropna()
+    counts = [
+        np.bincount(_date_part(present, part), minlength=len(DATE_BUCKETS[part]))
+        for part in summary["parts"]
+    ] or [np.array([len(present)])]
+    return np.concatenate([*counts, [len(dates) - len(present)]])
+
+
+def bucket_groups(summary: dict[str, Any], size: int) -> list[list[int]]:
+    """Return the positions of the buckets that share out a column's rows.
+
+    One group of all `size` buckets; for a date, one per part, each with the
+    missing bucket, as each part counts every row once.
+    """
+    if summary["kind"] != "date" or not summary["parts"]:
+        return [list(range(size))]
+    groups, start = [], 0
+    for part in summary["parts"]:
+        end = start + len(DATE_BUCKETS[part])
+        groups.append([*range(start, end), size - 1])
+        start = end
+    return groups
+
+
+def bucket_shares(summary: dict[str, Any], counts: np.ndarray) -> list[float]:
+    """Return each bucket's share of the rows counted (see `bucket_groups`)."""
+    rows = counts[bucket_groups(summary, len(counts))[0]].sum()
+    if not rows:
+        return [0.0] * len(counts)
+    return [round(float(count / rows), 6) for count in counts]
+
+
+def readable(profile: dict[str, Any]) -> dict[str, Any]:
+    """Return `profile` in the buckets this version counts.
+
+    A date profiled by an earlier version has quantile bins of day counts,
+    which rows scored later always leave: it is compared by its missing share
+    alone (buckets "any date" and "missing").
+    """
+    features = {}
+    for name, summary in profile["features"].items():
+        if summary["kind"] == "date" and "edges" in summary:
+            missing = summary["shares"][-1]
+            summary = {
+                "kind": "date",
+                "parts": [],
+                "first": None,
+                "last": None,
+                "shares": [round(1 - missing, 6), missing],
+            }
+        features[name] = summary
+    return {**profile, "features": features}
 
 
 def bucket_labels(summary: dict[str, Any]) -> list[str]:
     """Return what each bucket of a summary holds, in its order."""
     if summary["kind"] == "string":
         return [*map(repr, summary["categories"]), "other", "unseen", "missing"]
+    if summary["kind"] == "date":
+        parts = [
+            f"{part} {name}" for part in summary["parts"] for name in DATE_BUCKETS[part]
+        ]
+        return [*(parts or ["any date"]), "missing"]
     edges = [f"{edge:.4g}" for edge in summary["edges"]]
     if not edges:
         return ["any", "missing"]
@@ -226,17 +341,31 @@ class ColumnDrift:
     bucket: str
     training_share: float
     batch_share: float
+    #: A date column's first and last dates (ISO 8601) in training and in the
+    #: batch; None for other columns, and where unknown.
+    training_dates: list[str] | None = None
+    batch_dates: list[str] | None = None
 
     @classmethod
     def compare(
-        cls, name: str, summary: dict[str, Any], counts: np.ndarray
+        cls,
+        name: str,
+        summary: dict[str, Any],
+        counts: np.ndarray,
+        dates: Sequence[pd.Timestamp | None] = (None, None),
     ) -> "ColumnDrift":
-        """Compare a column's counts with its training summary."""
+        """Compare a column's counts with its training summary.
+
+        `dates` are the first and last dates counted of a date column.
+        """
         expected = summary["shares"]
-        observed = _shares(counts)
+        observed = bucket_shares(summary, counts)
         moved = int(np.argmax(np.abs(np.subtract(observed, expected))))
-        value = psi(expected, observed)
-        return cls(
+        value = max(
+            psi([expected[i] for i in group], [observed[i] for i in group])
+            for group in bucket_groups(summary, len(expected))
+        )
+        drift = cls(
             name=name,
             kind=summary["kind"],
             psi=round(value, 4),
@@ -247,6 +376,12 @@ class ColumnDrift:
             training_share=expected[moved],
             batch_share=observed[moved],
         )
+        if summary["kind"] == "date":
+            if summary["first"] is not None:
+                drift.training_dates = [summary["first"], summary["last"]]
+            if dates[0] is not None:
+                drift.batch_dates = [_iso_date(date) for date in dates]
+        return drift
 
 
 @dataclass
@@ -279,24 +414,30 @@ class DriftReport:
         }
 
     def table(self) -> str:
-        """Return a fixed-width table, most shifted columns first."""
+        """Return a fixed-width table, most shifted columns first.
+
+        With date features, a last column gives their first and last dates in
+        training and in the batch.
+        """
         header = ("column", "kind", "PSI", "status", "missing", "largest move")
+        dated = any(drift.kind == "date" for drift in self.features)
         lines = []
         for section, drifts in (("", self.features), ("prediction.", self.prediction)):
             for drift in sorted(drifts, key=lambda drift: -drift.psi):
-                lines.append(
-                    (
-                        f"{section}{drift.name}",
-                        drift.kind,
-                        f"{drift.psi:.3f}",
-                        drift.status,
-                        f"{_percent(drift.training_missing)} -> "
-                        f"{_percent(drift.batch_missing)}",
-                        f"{drift.bucket}: {_percent(drift.training_share)} -> "
-                        f"{_percent(drift.batch_share)}",
-                    )
+                line = (
+                    f"{section}{drift.name}",
+                    drift.kind,
+                    f"{drift.psi:.3f}",
+                    drift.status,
+                    f"{_percent(drift.training_missing)} -> "
+                    f"{_percent(drift.batch_missing)}",
+                    f"{drift.bucket}: {_percent(drift.training_share)} -> "
+                    f"{_percent(drift.batch_share)}",
                 )
-        rows = [header, *lines]
+                if dated:
+                    line += (_date_span(drift),)
+                lines.append(line)
+        rows = [header + ("dates",) * dated, *lines]
         widths = [max(map(len, cells)) for cells in zip(*rows, strict=True)]
         return "\n".join(
             "  ".join(map(str.ljust, row, widths)).rstrip() for row in rows
@@ -367,24 +508,26 @@ class DriftMonitor:
     """Counts scored batches into a profile's buckets; `report` compares."""
 
     def __init__(self, profile: dict[str, Any], model_uuid: str | None = None):
-        self.profile = profile
+        self.profile = readable(profile)
         #: The logged model the profile is from.
         self.model_uuid = model_uuid
-        #: Numbers, booleans (1/0) and dates (days since 1970), by their kind.
-        self.numbers = {
-            name: summary["kind"]
-            for name, summary in profile["features"].items()
-            if summary["kind"] != "string"
+        kinds = {
+            name: summary["kind"] for name, summary in self.profile["features"].items()
         }
-        self.strings = [
-            name
-            for name, summary in profile["features"].items()
-            if summary["kind"] == "string"
-        ]
+        #: Numbers and booleans (1/0), by their kind.
+        self.numbers = {
+            name: kind for name, kind in kinds.items() if kind in NUMBER_KINDS
+        }
+        self.dates = [name for name, kind in kinds.items() if kind == "date"]
+        self.strings = [name for name, kind in kinds.items() if kind == "string"]
         self.rows = 0
         self.feature_counts = {
             name: np.zeros(len(summary["shares"]), dtype=np.int64)
-            for name, summary in profile["features"].items()
+            for name, summary in self.profile["features"].items()
+        }
+        #: Each date column's first and last date counted (None before any).
+        self.date_spans: dict[str, list[pd.Timestamp | None]] = {
+            name: [None, None] for name in self.dates
         }
         self.prediction_counts = {
             name: np.zeros(len(summary["shares"]), dtype=np.int64)
@@ -428,6 +571,10 @@ class DriftMonitor:
             self.feature_counts[name] += number_counts(
                 summaries[name], matrix[:, position]
             )
+        for name in self.dates:
+            dates = as_dates(name, _column(features, name))
+            self.feature_counts[name] += date_counts(summaries[name], dates)
+            self._widen(name, [dates.min(), dates.max()])
         for name in self.strings:
             values = _strings(_column(features, name))
             self.feature_counts[name] += string_counts(summaries[name], values)
@@ -451,6 +598,7 @@ class DriftMonitor:
             "features": self.feature_counts,
             "prediction": self.prediction_counts,
             "predictions_match": self.predictions_match,
+            "date_spans": self.date_spans,
         }
 
     def add(self, counts: dict[str, Any]) -> None:
@@ -461,11 +609,29 @@ class DriftMonitor:
         for name, values in counts["prediction"].items():
             self.prediction_counts[name] += values
         self.predictions_match = self.predictions_match and counts["predictions_match"]
+        for name, span in counts["date_spans"].items():
+            self._widen(name, span)
+
+    def _widen(self, name: str, span: Sequence[pd.Timestamp | None]) -> None:
+        """Widen a date column's first and last dates to take in `span`."""
+        first, last = span
+        if first is None or pd.isna(first):
+            return
+        low, high = self.date_spans[name]
+        self.date_spans[name] = [
+            first if low is None else min(low, first),
+            last if high is None else max(high, last),
+        ]
 
     def report(self) -> DriftReport:
         """Compare everything counted so far with the profile."""
         features = [
-            ColumnDrift.compare(name, summary, self.feature_counts[name])
+            ColumnDrift.compare(
+                name,
+                summary,
+                self.feature_counts[name],
+                self.date_spans.get(name, (None, None)),
+            )
             for name, summary in self.profile["features"].items()
         ]
         prediction = []
@@ -536,10 +702,10 @@ def _shares(counts: np.ndarray) -> list[float]:
 
 
 def _numbers(frame: pd.DataFrame, kinds: dict[str, str]) -> np.ndarray:
-    """Return the number, boolean and date columns as one float64 matrix.
+    """Return the number and boolean columns as one float64 matrix.
 
-    Each is read as the model reads it (a date as its day count); an absent
-    column is missing.
+    Each is read as the model reads it (a boolean as 1/0); an absent column
+    is missing.
     """
     if all(kind == "number" for kind in kinds.values()):
         return frame.reindex(columns=list(kinds)).to_numpy(
@@ -564,6 +730,28 @@ def _strings(values: pd.Series) -> pd.Series:
 
 def _percent(share: float) -> str:
     return f"{share * 100:.1f}%"
+
+
+def _iso_date(date: pd.Timestamp) -> str:
+    return date.date().isoformat()
+
+
+def _date_part(dates: pd.Series, part: str) -> np.ndarray:
+    """Return the month (0 = January) or the day of the week (0 = Monday)."""
+    if part == "month":
+        return dates.dt.month.to_numpy(dtype=np.int64) - 1
+    return dates.dt.day_of_week.to_numpy(dtype=np.int64)
+
+
+def _date_span(drift: ColumnDrift) -> str:
+    """Return a date column's first..last dates, in training -> in the batch."""
+    if drift.kind != "date":
+        return ""
+    spans = [
+        "..".join(dates) if dates else "?"
+        for dates in (drift.training_dates, drift.batch_dates)
+    ]
+    return " -> ".join(spans)
 
 
 def _metric_name(name: str) -> str:

@@ -1,11 +1,17 @@
-"""Give a new version the `champion` alias only when it is at least as good.
+"""Give a new version the `champion` alias only when it is good enough.
 
 Every new version gets the alias `challenger`. It also takes `champion` when
-there is none yet, or when it scores at least as well as the champion by
+it scores above FLOOR by FLOOR_METRIC (a metric on an absolute scale: a model
+no better than chance never becomes champion) and either there is no
+champion yet, or it scores at least as well as the champion by
 PROMOTION_METRIC on the same evaluation rows (better by MIN_IMPROVEMENT or
 more, when that is above 0), unless `train --promote never` or `always` says
-otherwise. The decision is recorded as tags on the new version, with the
-digest of the evaluation data and the rows it compared.
+otherwise. When the champion scores far below its own recorded FLOOR_METRIC
+on the evaluation data (more than MAX_CHAMPION_DROP), the data or its labels
+changed: the champion is kept and the reason says so. The decision is
+recorded as tags on the new version, with the digest of the evaluation data
+and the rows it compared, before any alias moves: a failure on the way
+leaves the champion where it was.
 
 Fair comparison: the rows the champion was trained on (their hashes are
 stored with its training run, see `rows.py`) are left out, and both models
@@ -14,9 +20,9 @@ compared on all rows, and the reason says so.
 
 Safety: only "no such alias" means there is no champion. Any other registry
 error (an outage, a permission) stops promotion with a `PromotionError`, and
-the version stays a challenger. Trainings promote one at a time: each holds a
-lock in the registry (`promotion_lock`) from reading the champion to moving
-the alias, so two racing trainings cannot both replace it.
+the version stays a challenger. Trainings promote one at a time, holding
+`promotion_lock` from reading the champion to moving the alias, so two racing
+trainings cannot both replace it; `--promote never` takes no lock.
 
 The champion is scored by its own logged code, in a Python process of its own
 (`champion_scores.py`): in this process, which has imported this version of
@@ -25,13 +31,12 @@ the package, loading another version would silently run this one's modules.
 
 import json
 import logging
+import math
 import os
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,6 +50,7 @@ from . import rows
 from .errors import first_line
 from .evaluation import metrics
 from .model import Model
+from .promotion_lock import promotion_lock, still_held
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +61,14 @@ CHALLENGER_ALIAS = "challenger"
 PROMOTION_METRIC = "test_log_loss"
 GREATER_IS_BETTER = False
 MIN_IMPROVEMENT = 0.0
+#: The floor: a version takes @champion only when its FLOOR_METRIC (higher is
+#: better) is above FLOOR. The champion is not trusted to compare when it
+#: scores more than MAX_CHAMPION_DROP below its own recorded FLOOR_METRIC.
+FLOOR_METRIC = "test_roc_auc_ovr"
+FLOOR = 0.55
+MAX_CHAMPION_DROP = 0.1
+#: Shuffles of the labels that say what chance reaches on the deciding rows.
+CHANCE_SHUFFLES = 100
 #: Values of `train --promote`.
 MODES = ("auto", "always", "never")
 #: Fewest evaluation rows the champion was not trained on that can decide.
@@ -66,11 +80,14 @@ TRAINING_DATA_KEY = "training_data"
 DEMO_SOURCE = "sklearn.datasets."
 #: How long the champion may take to load and score the evaluation data.
 CHAMPION_TIMEOUT_SECONDS = 600
-#: The lock: a registered model of this name suffix; how long a training may
-#: hold it before another takes it over (it died), and how often to look.
-LOCK_SUFFIX = "_promotion_lock"
-LOCK_SECONDS = CHAMPION_TIMEOUT_SECONDS + 120
-LOCK_POLL_SECONDS = 1.0
+#: The decision's tags; the decision until the aliases have moved.
+DECISION_TAG = "promotion.decision"
+REASON_TAG = "promotion.reason"
+PENDING = "pending"
+LOCK_LOST = (
+    "lost the promotion lock while deciding (its heartbeat stopped, and another "
+    "training took it over): this version moves no alias; train again"
+)
 
 
 class ChampionError(RuntimeError):
@@ -83,16 +100,22 @@ class PromotionError(RuntimeError):
 
 @dataclass(frozen=True)
 class Challenger:
-    """A new version, in this process, with its evaluation data and metric."""
+    """A new version, in this process, with its evaluation data and metrics."""
 
     name: str
     version: str
     model: Model
     features: pd.DataFrame
     truth: np.ndarray
-    value: float
+    #: Its metrics on all the evaluation data (empty: not evaluated).
+    measured: dict[str, float]
     #: Digest of the evaluation data (`mlflow.data` dataset digest).
     digest: str = ""
+
+    @property
+    def value(self) -> float:
+        """Its PROMOTION_METRIC on all the evaluation data (NaN: not evaluated)."""
+        return self.measured.get(PROMOTION_METRIC, math.nan)
 
 
 @dataclass(frozen=True)
@@ -109,6 +132,8 @@ class Decision:
     challenger_value: float | None = None
     rows: int | None = None
     left_out: str | None = None
+    #: The challenger's FLOOR_METRIC on the rows that decided (None: unknown).
+    floor_value: float | None = None
 
     def tags(self, challenger: Challenger) -> dict[str, str]:
         """Return the decision as tags of the new model version."""
@@ -118,13 +143,16 @@ class Decision:
             "promotion.challenger_value": repr(
                 challenger.value if value is None else value
             ),
-            "promotion.decision": "promoted" if self.promoted else "not promoted",
-            "promotion.reason": self.reason,
+            DECISION_TAG: "promoted" if self.promoted else "not promoted",
+            REASON_TAG: self.reason,
+            "promotion.floor": f"{FLOOR_METRIC} > {FLOOR}",
             "promotion.eval_digest": challenger.digest,
             "promotion.eval_rows": str(
                 len(challenger.features) if self.rows is None else self.rows
             ),
         }
+        if self.floor_value is not None:
+            tags["promotion.floor_value"] = repr(self.floor_value)
         if self.champion_version is not None:
             tags["promotion.champion_version"] = self.champion_version
         if self.champion_value is not None:
@@ -149,30 +177,38 @@ def promote(
     model: Model,
     features: pd.DataFrame,
     target: pd.Series,
-    value: float,
+    measured: dict[str, float],
     mode: str = "auto",
     digest: str = "",
+    publish: Callable[[dict[str, str]], object] | None = None,
 ) -> Decision:
     """Decide whether `version` of `name` takes `champion`, and record it.
 
     `model` is that version, in this process; `features` and `target` are the
     evaluation data (of `digest`) both it and the champion are judged on, and
-    `value` is its PROMOTION_METRIC there (what `evaluation.log_evaluation`
-    returned). Raises a `PromotionError` when the registry fails.
+    `measured` its metrics there (what `evaluation.log_evaluation` returned;
+    empty when it was not evaluated). `publish` (the card) gets the decision's
+    tags; see `settle` for the order. A failure on the way raises a
+    `PromotionError` and moves no alias.
     """
     if mode not in MODES:
         raise ValueError(f"promote mode must be one of {list(MODES)}; got {mode!r}")
     truth = model.preprocessor.encode_target(target)
-    challenger = Challenger(name, version, model, features, truth, value, digest)
+    challenger = Challenger(name, version, model, features, truth, measured, digest)
     client = MlflowClient()
     try:
-        client.set_registered_model_alias(name, CHALLENGER_ALIAS, version)
-        with promotion_lock(client, name):
-            champion = current_champion(client, name)
-            decision = decide(challenger, mode, champion)
-            if decision.promoted and current_champion(client, name) != champion:
-                decision = Decision(False, f"@{CHAMPION_ALIAS} was moved meanwhile")
-            record(client, challenger, decision)
+        if mode == "never":
+            decision = decide(challenger, mode, None)
+            settle(client, challenger, decision, publish)
+        else:
+            with promotion_lock(client, name) as token:
+                champion = current_champion(client, name)
+                decision = decide(challenger, mode, champion)
+                if decision.promoted and current_champion(client, name) != champion:
+                    decision = Decision(False, f"@{CHAMPION_ALIAS} was moved meanwhile")
+                if not still_held(client, name, token):
+                    decision = Decision(False, LOCK_LOST)
+                settle(client, challenger, decision, publish)
     except (MlflowException, OSError) as error:
         raise PromotionError(
             f"registry error, {name} version {version} is not @{CHAMPION_ALIAS}: "
@@ -182,62 +218,50 @@ def promote(
     return decision
 
 
-def record(client: MlflowClient, challenger: Challenger, decision: Decision) -> None:
-    """Move `champion` to the challenger if promoted; tag it with the decision."""
-    if decision.promoted:
-        client.set_registered_model_alias(
-            challenger.name, CHAMPION_ALIAS, challenger.version
-        )
-    for key, tag in decision.tags(challenger).items():
-        client.set_model_version_tag(challenger.name, challenger.version, key, tag)
+def settle(
+    client: MlflowClient,
+    challenger: Challenger,
+    decision: Decision,
+    publish: Callable[[dict[str, str]], object] | None,
+) -> None:
+    """Record the decision and move the aliases, in an order that cannot lie.
 
-
-@contextmanager
-def promotion_lock(client: MlflowClient, name: str) -> Iterator[None]:
-    """Hold the lock on promotions of `name`: one training at a time.
-
-    The lock is a registered model named `<name>_promotion_lock`, which exists
-    only while a training holds it: creating a name that exists fails in every
-    registry, so two trainings cannot both hold it. One left by a training
-    that died is taken over after LOCK_SECONDS.
+    The tags go first, with `promotion.decision` "pending"; then the card,
+    which shows the decision; then the aliases; last the decision itself. A
+    training killed on the way leaves "pending", never a decision that did
+    not happen; a registry error leaves the reason in the tags, and is raised.
     """
-    lock = f"{name}{LOCK_SUFFIX}"
-    while True:
-        try:
-            client.create_registered_model(
-                lock, description=f"Held while a training promotes {name}."
-            )
-            break
-        except MlflowException as error:
-            # MLflow's SQL store, refused the name, looks the holder up to say
-            # so: one that released it meanwhile is "not found". Try again.
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-                continue
-            if error.error_code != "RESOURCE_ALREADY_EXISTS":
-                raise
-        try:
-            created = client.get_registered_model(lock).creation_timestamp
-        except MlflowException as error:
-            if error.error_code == "RESOURCE_DOES_NOT_EXIST":
-                continue  # released meanwhile
-            raise
-        if time.time() * 1000 - created > LOCK_SECONDS * 1000:
-            logger.warning("taking over %s, held for over %d s", lock, LOCK_SECONDS)
-            client.delete_registered_model(lock)
-            continue
-        time.sleep(LOCK_POLL_SECONDS)
+    tags = decision.tags(challenger)
+    for key, tag in {**tags, DECISION_TAG: PENDING}.items():
+        client.set_model_version_tag(challenger.name, challenger.version, key, tag)
     try:
-        yield
-    finally:
-        try:
-            client.delete_registered_model(lock)
-        except MlflowException as error:
-            logger.warning(
-                "cannot release %s (%s): the next training takes it over after %d s",
-                lock,
-                first_line(error),
-                LOCK_SECONDS,
+        if publish is not None:
+            publish(tags)
+        client.set_registered_model_alias(
+            challenger.name, CHALLENGER_ALIAS, challenger.version
+        )
+        if decision.promoted:
+            client.set_registered_model_alias(
+                challenger.name, CHAMPION_ALIAS, challenger.version
             )
+        client.set_model_version_tag(
+            challenger.name, challenger.version, DECISION_TAG, tags[DECISION_TAG]
+        )
+    except (MlflowException, OSError) as error:
+        failed = replace(
+            decision,
+            promoted=False,
+            reason=f"registry error after the decision ({decision.reason}): "
+            f"{first_line(error)}",
+        ).tags(challenger)
+        try:
+            for key in (DECISION_TAG, REASON_TAG):
+                client.set_model_version_tag(
+                    challenger.name, challenger.version, key, failed[key]
+                )
+        except MlflowException:
+            pass  # the registry is down: the error below says what happened
+        raise
 
 
 def current_champion(client: MlflowClient, name: str) -> str | None:
@@ -254,7 +278,7 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
     if mode == "never":
         return Decision(False, "--promote never")
     if champion is None:
-        return Decision(True, f"no {CHAMPION_ALIAS} yet")
+        return first_version(challenger, mode)
     changed = schema_change(challenger, mode, champion)
     if changed is not None:
         return changed
@@ -270,13 +294,9 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
         return Decision(mode == "always", str(error), champion)
     uri = f"models:/{challenger.name}/{champion}"
     try:
-        scores = champion_scores(uri, compared)
-        value = metrics(compared.truth, scores)[PROMOTION_METRIC]
-        ours = compared.value
-        if left_out:
-            ours = metrics(compared.truth, compared.model.scores(compared.features))[
-                PROMOTION_METRIC
-            ]
+        theirs = metrics(compared.truth, champion_scores(uri, compared))
+        our_scores = compared.model.scores(compared.features)
+        ours = metrics(compared.truth, our_scores)
     except (ChampionError, ValueError) as error:
         reason = f"version {champion} cannot score the evaluation data: {error}"
         return Decision(mode == "always", reason, champion)
@@ -284,21 +304,103 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
         rows_note = f"version {champion} recorded no training rows to leave out"
     else:
         rows_note = f"{left_out} it was trained on left out"
+    value, our_value = theirs[PROMOTION_METRIC], ours[PROMOTION_METRIC]
     reason = (
-        f"{PROMOTION_METRIC} {ours:.4f} vs {value:.4f} of @{CHAMPION_ALIAS} "
+        f"{PROMOTION_METRIC} {our_value:.4f} vs {value:.4f} of @{CHAMPION_ALIAS} "
         f"version {champion} on {len(compared.features)} rows; {rows_note}"
     )
     counted = {
         "champion_value": value,
-        "challenger_value": ours,
+        "challenger_value": our_value,
         "rows": len(compared.features),
         "left_out": "unknown" if left_out is None else str(left_out),
+        "floor_value": ours[FLOOR_METRIC],
     }
     if mode == "always":
         return Decision(True, f"--promote always; {reason}", champion, **counted)
+    short = not_above_floor(compared.truth, our_scores, ours[FLOOR_METRIC])
+    if short is not None:
+        return Decision(False, f"{short}; {reason}", champion, **counted)
+    recorded = recorded_floor_value(challenger.name, champion)
+    if recorded is not None and theirs[FLOOR_METRIC] < recorded - MAX_CHAMPION_DROP:
+        reason = (
+            f"@{CHAMPION_ALIAS} version {champion} scores {FLOOR_METRIC} "
+            f"{theirs[FLOOR_METRIC]:.4f} on this evaluation data against the "
+            f"{recorded:.4f} it recorded on its own: the data or its labels "
+            "changed, or the champion decayed, so the comparison is not trusted; "
+            f"check the evaluation data, or pass --promote always; {reason}"
+        )
+        return Decision(False, reason, champion, **counted)
     return Decision(
-        improvement(ours, value) >= MIN_IMPROVEMENT, reason, champion, **counted
+        improvement(our_value, value) >= MIN_IMPROVEMENT, reason, champion, **counted
     )
+
+
+def first_version(challenger: Challenger, mode: str) -> Decision:
+    """Decide for a version with no champion to compare with: the floor alone."""
+    if mode == "always":
+        floor_value = challenger.measured.get(FLOOR_METRIC)
+        return Decision(True, "--promote always", floor_value=floor_value)
+    if not len(challenger.features) or FLOOR_METRIC not in challenger.measured:
+        reason = f"no {CHAMPION_ALIAS} yet; not evaluated, so not held to the floor"
+        return Decision(True, reason)
+    scores = challenger.model.scores(challenger.features)
+    floor_value = metrics(challenger.truth, scores)[FLOOR_METRIC]
+    short = not_above_floor(challenger.truth, scores, floor_value)
+    if short is not None:
+        reason = f"no {CHAMPION_ALIAS} yet, but {short}"
+        return Decision(False, reason, floor_value=floor_value)
+    return Decision(True, f"no {CHAMPION_ALIAS} yet", floor_value=floor_value)
+
+
+def not_above_floor(truth: np.ndarray, scores: np.ndarray, value: float) -> str | None:
+    """Say why a FLOOR_METRIC of `value` does not clear the floor; None if it does.
+
+    It must be above FLOOR, and above what chance gives on these rows: the
+    best of CHANCE_SHUFFLES scorings against shuffled labels. On few rows,
+    luck alone lifts a useless model above FLOOR one time in a few.
+    """
+    if value <= FLOOR:
+        return (
+            f"{FLOOR_METRIC} {value:.4f} is not above the floor {FLOOR} (FLOOR in "
+            "promotion.py): no better than chance; --promote always overrides"
+        )
+    chance = chance_level(truth, scores)
+    if value <= chance:
+        return (
+            f"{FLOOR_METRIC} {value:.4f} is not above the {chance:.4f} that "
+            f"shuffled labels reach on these {len(truth)} rows: not shown better "
+            "than chance; evaluate on more rows, or --promote always overrides"
+        )
+    return None
+
+
+def chance_level(truth: np.ndarray, scores: np.ndarray) -> float:
+    """Return the best FLOOR_METRIC of `scores` against CHANCE_SHUFFLES shuffles."""
+    rng = np.random.default_rng(0)
+    return max(
+        metrics(rng.permutation(truth), scores)[FLOOR_METRIC]
+        for _ in range(CHANCE_SHUFFLES)
+    )
+
+
+def recorded_floor_value(name: str, version: str) -> float | None:
+    """Return the FLOOR_METRIC a version's run logged on data it did not learn.
+
+    None when it logged none, or when it was wrapped and evaluated on its
+    reference data, which may be its training rows (an optimistic number).
+    """
+    run_id = MlflowClient().get_model_version(name, version).run_id
+    if not run_id:
+        return None
+    run = MlflowClient().get_run(run_id)
+    tags = run.data.tags
+    wrapped = tags.get("lineage.made_by") == "wrap"
+    if wrapped and tags.get("lineage.evaluation_sha256") == tags.get(
+        "lineage.reference_sha256"
+    ):
+        return None
+    return run.data.metrics.get(FLOOR_METRIC)
 
 
 def schema_change(challenger: Challenger, mode: str, champion: str) -> Decision | None:

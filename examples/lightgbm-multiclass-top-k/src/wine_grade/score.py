@@ -9,9 +9,10 @@ The local engine (`local_scoring.py`) streams the input (Parquet record
 batches, CSV chunks), so memory stays flat however large the file; the Spark
 engine (`spark_scoring.py`) runs the same model through
 `mlflow.pyfunc.spark_udf`. Both write next to the prediction columns the
-`--keep` columns (ids), to a temporary path first, renamed only on success.
-A problem (unknown model, unreadable input, a batch the model refuses) is one
-line on stderr and exit status 2.
+`--keep` columns (ids) with their own types, to a temporary path first,
+renamed only on success; neither writes over its input. A problem (unknown
+model, unreadable input, a batch the model refuses) is one line on stderr
+and exit status 2.
 
 `--drift` compares the scored input and its predictions with
 the training profile the model carries (`drift.py`): a table on stderr, and
@@ -32,9 +33,15 @@ import mlflow
 
 from .drift import DriftError, DriftMonitor, DriftReport, place_beside, stem
 from .errors import without_progress_bars
-from .local_scoring import DEFAULT_BATCH_SIZE, score_batches
+from .local_scoring import DEFAULT_BATCH_SIZE, local_files, score_batches
 from .model import METHODS
-from .scoring import CSV_SUFFIXES, PARQUET_SUFFIXES, ScoringError, load_model
+from .scoring import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    ScoringError,
+    load_model,
+    same_file,
+)
 from .spark_scoring import score_spark
 
 #: Experiment of the runs `--drift` logs (when MLFLOW_TRACKING_URI is set).
@@ -57,8 +64,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--model-uri", required=True, help="e.g. models:/m-... or models:/NAME@champion"
     )
-    parser.add_argument("--input", required=True, help="CSV or Parquet file")
-    parser.add_argument("--output", required=True, help="CSV or Parquet (by suffix)")
+    parser.add_argument(
+        "--input", required=True, help="CSV or Parquet file: a path or a URI"
+    )
+    parser.add_argument(
+        "--output",
+        required=True,
+        help="CSV or Parquet (by suffix), not the input: a path or a URI",
+    )
     parser.add_argument("--engine", choices=("local", "spark"), default="local")
     parser.add_argument(
         "--batch-size",
@@ -102,8 +115,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         path = getattr(args, name)
         if Path(path).suffix not in CSV_SUFFIXES + PARQUET_SUFFIXES:
             parser.error(f"--{name} must end in .csv or .parquet; got {path}")
-    if args.engine == "local" and not Path(args.input).is_file():
-        parser.error(f"--input {args.input} does not exist")
     if args.batch_size < 1:
         parser.error("--batch-size must be at least 1")
     return args
@@ -117,6 +128,10 @@ def main(argv: list[str] | None = None) -> None:
     start = time.monotonic()
     monitor = None
     try:
+        if same_file(args.input, args.output):
+            raise ScoringError(
+                f"--output {args.output} is the input: write the scores elsewhere"
+            )
         if args.engine == "spark":
             if args.drift:
                 monitor = DriftMonitor.for_model_uri(args.model_uri)
@@ -130,13 +145,14 @@ def main(argv: list[str] | None = None) -> None:
                 monitor,
             )
         else:
+            source, target = local_files(args.input, args.output)
             model = load_model(args.model_uri)
             if args.drift:
                 monitor = DriftMonitor.for_model(model)
             rows = score_batches(
                 model,
-                Path(args.input),
-                Path(args.output),
+                source,
+                target,
                 args.batch_size,
                 params,
                 args.keep,

@@ -1,5 +1,6 @@
 """scikit-learn: how the model is built, trained, saved, loaded and called."""
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import mlflow
@@ -19,10 +20,15 @@ MODEL_FILE = "model.skops"
 REQUIREMENTS = ("scikit-learn", "skops")
 #: Most categories kept per string column: HistGradientBoosting allows max_bins.
 MAX_CATEGORIES = 255
-#: Module prefixes whose types the model file may contain.
-TRUSTED_MODULES = ("sklearn.", "numpy.", "builtins.")
-#: Other types it may contain (skops checks a partial's function separately).
-TRUSTED_TYPES = ("functools.partial",)
+#: The types skops does not trust by default that this project's own
+#: estimator holds: a HistGradientBoosting model's trees and, with categorical
+#: features, a `functools.partial` of `check_array` (skops lists a partial's
+#: function as a type of its own, so a partial of anything else is refused).
+OWN_TYPES = (
+    "functools.partial",
+    "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+    "sklearn.utils.validation.check_array",
+)
 
 NativeModel = HistGradientBoostingClassifier
 
@@ -67,29 +73,34 @@ def save(estimator: NativeModel, path: Path) -> None:
 def load(path: Path, trusted: list[str] | None = None) -> NativeModel:
     """Read an estimator written by `save`.
 
-    Only scikit-learn's types load, and those in `trusted`: the types outside
-    scikit-learn a wrapped file held when `wrap --trust-types` accepted it.
+    It may hold the types skops trusts, this project's own (`OWN_TYPES`) and
+    those in `trusted`: the types a wrapped file held that `wrap --trust-types`
+    named, recorded when it was wrapped. Any other type is refused, before
+    skops builds anything.
     """
-    foreign = [name for name in foreign_types(path) if name not in (trusted or [])]
-    if foreign:
-        raise MlflowException(f"Refusing to load {path}: unexpected types {foreign}")
-    return skops.io.load(path, trusted=skops.io.get_untrusted_types(file=path))
+    allowed = [*OWN_TYPES, *(trusted or [])]
+    refused = [name for name in untrusted_types(path) if name not in allowed]
+    if refused:
+        raise MlflowException(
+            f"Refusing to load {path.name}: it holds types that are not trusted: "
+            f"{refused}; if you trust its source, wrap the file again with "
+            f"--trust-types {' '.join(refused)}"
+        )
+    return skops.io.load(path, trusted=allowed)
 
 
-def foreign_types(path: Path) -> list[str]:
-    """Return the types in the file at `path` outside scikit-learn and NumPy."""
-    return [
-        name
-        for name in skops.io.get_untrusted_types(file=path)
-        if not name.startswith(TRUSTED_MODULES) and name not in TRUSTED_TYPES
-    ]
+def untrusted_types(path: Path) -> list[str]:
+    """Return the types in the file at `path` that skops does not trust."""
+    return skops.io.get_untrusted_types(file=path)
 
 
-def load_trained(path: Path, trust: bool = False) -> NativeModel:
+def load_trained(path: Path, trusted: Sequence[str] = ()) -> NativeModel:
     """Load an estimator saved elsewhere with `skops.io.dump` (.skops).
 
-    Types outside scikit-learn and NumPy are refused, listed in one line,
-    unless `trust` says the file comes from a source you trust.
+    The file may hold the types skops trusts, this project's own and those
+    named in `trusted`, each of which it must hold. Any other type is refused
+    in one line that lists them, before skops builds anything: a file that
+    holds code does not run it.
     """
     if path.suffix != ".skops":
         raise ValueError(
@@ -97,15 +108,22 @@ def load_trained(path: Path, trust: bool = False) -> NativeModel:
             "skops.io.dump"
         )
     try:
-        foreign = foreign_types(path)
+        held = untrusted_types(path)
     except Exception as error:  # skops raises what its zip and JSON readers do
         raise ValueError(f"{path.name} is not a skops file: {error}") from None
-    if foreign and not trust:
+    refused = [name for name in held if name not in OWN_TYPES and name not in trusted]
+    if refused:
         raise ValueError(
-            f"{path.name} holds types outside scikit-learn: {foreign}; "
-            "pass --trust-types if you trust its source"
+            f"{path.name} holds types that skops does not trust: {refused}; "
+            f"if you trust its source, pass --trust-types {' '.join(refused)}"
         )
-    return load(path, foreign)
+    unheld = [name for name in trusted if name not in held]
+    if unheld:
+        raise ValueError(
+            f"--trust-types {unheld}: {path.name} holds no such untrusted type; "
+            f"it holds {held}"
+        )
+    return load(path, list(trusted))
 
 
 def contract(estimator: NativeModel) -> Contract:

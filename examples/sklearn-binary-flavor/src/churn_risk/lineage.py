@@ -18,9 +18,22 @@ from mlflow import MlflowClient
 
 from . import estimator
 
-#: The project's root, two levels above this package (in `src/`).
-PROJECT_DIR = Path(__file__).resolve().parents[2]
-ANSWERS_FILE = PROJECT_DIR / ".copier-answers.yml"
+
+def project_dir(package: Path) -> Path | None:
+    """Return the project whose `src/` holds `package`; None if none does.
+
+    An installed package's folder is in an environment, which may sit inside
+    some other repository: its commit is not this project's.
+    """
+    root = package.parent.parent
+    if package.parent.name == "src" and (root / "pyproject.toml").is_file():
+        return root
+    return None
+
+
+#: The project's root, two levels above this package; None when installed.
+PROJECT_DIR = project_dir(Path(__file__).resolve().parent)
+NOT_A_CHECKOUT = "unknown (the package is installed, not in a project checkout)"
 #: Metadata key and tag prefix.
 METADATA_KEY = "lineage"
 TAG_PREFIX = "lineage."
@@ -34,13 +47,14 @@ def collect(
     """Return the lineage of a model made by `made_by` ("train" or "wrap").
 
     `training` and `evaluation` are each data's file (or a description of
-    data that is not a file, such as the bundled demo data) and its rows.
+    data that is not a file, such as the bundled demo data) and its rows. A
+    wrapped model was trained elsewhere: its data is the reference data.
     """
     facts = {
         "made_by": made_by,
         "template_version": template_version(),
         **git_state(),
-        **data_facts("training", *training),
+        **data_facts("training" if made_by == "train" else "reference", *training),
     }
     if evaluation is not None:
         facts.update(data_facts("evaluation", *evaluation))
@@ -55,18 +69,27 @@ def collect(
 
 def template_version() -> str:
     """Return the template version the project was generated or updated from."""
+    if PROJECT_DIR is None:
+        return NOT_A_CHECKOUT
+    answers_file = PROJECT_DIR / ".copier-answers.yml"
     try:
-        answers = yaml.safe_load(ANSWERS_FILE.read_text()) or {}
+        answers = yaml.safe_load(answers_file.read_text()) or {}
     except (OSError, yaml.YAMLError):
-        return f"unknown (no readable {ANSWERS_FILE.name} beside the package)"
+        return f"unknown (no readable {answers_file.name} in the project)"
     return str(answers.get("_commit", "unknown (no _commit in the answers)"))
 
 
 def git_state() -> dict[str, str]:
-    """Return the project's commit and whether its tree had changes."""
+    """Return the project's commit and whether its tree had changes.
+
+    Untracked files count as changes (a new module is one); git-ignored
+    outputs do not.
+    """
+    if PROJECT_DIR is None:
+        return {"git_commit": NOT_A_CHECKOUT, "git_dirty": NOT_A_CHECKOUT}
     try:
         head = git("rev-parse", "HEAD")
-        changes = git("status", "--porcelain", "--untracked-files=no")
+        changes = git("status", "--porcelain", "--untracked-files=normal")
     except (OSError, subprocess.CalledProcessError):
         missing = "not a git repository (or git is not installed)"
         return {"git_commit": missing, "git_dirty": missing}

@@ -58,6 +58,13 @@ EPOCH = pd.Timestamp("1970-01-01")
 DATE_PARTS = ("month", "weekday")
 #: A text column is read as dates when every value starts as an ISO date does.
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
+#: The dates text may hold to be read as dates: those pandas 2 holds (as
+#: nanoseconds, 1677 to 2262), so a column is the same kind under pandas 2 and
+#: 3; a sentinel such as 9999-12-31 makes it text.
+DATE_TEXT_RANGE = (
+    pd.Timestamp.min.tz_localize("UTC"),
+    pd.Timestamp.max.tz_localize("UTC"),
+)
 
 
 class InputError(MlflowException):
@@ -117,9 +124,12 @@ class Preprocessor:
     #: String features with more categories than were kept: the rest, and
     #: values never seen, share one more code, "other".
     other: list[str] = field(default_factory=list)
-    #: Types outside scikit-learn the model file may hold: those a wrapped
-    #: file held when `wrap --trust-types` accepted it.
+    #: Types beyond skops' and this project's own that the model file may
+    #: hold: those `wrap --trust-types` named for a wrapped file.
     trusted_types: list[str] = field(default_factory=list)
+    #: The text a wrapped model's notebook filled categorical gaps with
+    #: (`wrap --missing-category`): a missing category is given as it.
+    missing_category: str | None = None
 
     @classmethod
     def fit(
@@ -142,7 +152,7 @@ class Preprocessor:
                 if kind != "number":
                     kinds[name] = kind
                 continue
-            counts = category_strings(features[name].dropna()).value_counts()
+            counts = frequent_categories(features[name])
             if max_categories is not None and len(counts) > max_categories:
                 # The rare ones share the last code, "other".
                 counts = counts.iloc[: max_categories - 1]
@@ -273,7 +283,9 @@ class Preprocessor:
             kind = self.kinds.get(name)
             if name in self.categories:
                 known = self.categories[name]
-                columns[name] = encode_categories(column, known, name in self.other)
+                columns[name] = encode_categories(
+                    column, known, name in self.other, self.missing_category
+                )
             elif kind == "boolean":
                 columns[name] = as_booleans(name, column)
             elif kind == "date":
@@ -318,7 +330,8 @@ class Preprocessor:
             column = frame[name]
             if name in self.categories:
                 text = category_strings(column).astype(object)
-                columns[name] = text.where(column.notna(), np.nan)
+                gap = np.nan if self.missing_category is None else self.missing_category
+                columns[name] = text.where(column.notna(), gap)
                 continue
             if self.kinds.get(name) == "boolean":
                 numbers = as_booleans(name, column).astype(np.float64)
@@ -360,22 +373,36 @@ def is_string_like(column: pd.Series) -> bool:
 
 
 def encode_categories(
-    column: pd.Series, known: list[str], other: bool = False
+    column: pd.Series, known: list[str], other: bool = False, missing: str | None = None
 ) -> np.ndarray:
     """Return category codes as floats; missing values become NaN.
 
     So do unknown ones, unless the column has an `other` code (`len(known)`)
-    for them.
+    for them. A `missing` category (a wrapped model's notebook token) is
+    what a missing value counts as, when given.
 
     Values are compared as text (`category_strings`), so a number sent for a
     string column matches the category it prints as.
     """
     text = category_strings(column)
+    if missing is not None:
+        text = text.where(text.notna(), missing)
     codes = pd.Index(known).get_indexer(text).astype(np.float32)
     if other:
         codes[(codes < 0) & text.notna().to_numpy()] = len(known)
     codes[codes < 0] = np.nan
     return codes
+
+
+def frequent_categories(values: pd.Series) -> pd.Series:
+    """Count a string column's categories, most common first, ties by text.
+
+    The order is the codes' (`Preprocessor.fit`): the same rows give the same
+    codes, and the same categories kept, in any order.
+    """
+    counts = category_strings(values.dropna()).value_counts()
+    order = np.lexsort((counts.index.to_numpy(dtype=str), -counts.to_numpy()))
+    return counts.iloc[order]
 
 
 def kinds_of(frame: pd.DataFrame) -> dict[str, str]:
@@ -385,7 +412,8 @@ def kinds_of(frame: pd.DataFrame) -> dict[str, str]:
 
     Booleans are a bool column, or one of True/False or "true"/"false" text
     with gaps (pandas reads those as objects); dates a datetime or date column,
-    or text whose every value is an ISO 8601 date or timestamp.
+    or text whose every value is an ISO 8601 date or timestamp from 1677 to
+    2262 (`DATE_TEXT_RANGE`).
     """
     kinds = {}
     for name in frame.columns:
@@ -421,7 +449,10 @@ def is_boolean_text(column: pd.Series) -> bool:
 
 
 def is_date_text(column: pd.Series) -> bool:
-    """Whether a text column holds only ISO 8601 dates, or date objects."""
+    """Whether a text column holds only ISO 8601 dates, or date objects.
+
+    Text must be within `DATE_TEXT_RANGE`.
+    """
     if not is_string_like(column) or isinstance(column.dtype, pd.CategoricalDtype):
         return False
     values = column.dropna()
@@ -434,10 +465,11 @@ def is_date_text(column: pd.Series) -> bool:
     if not values.str.match(ISO_DATE).all():
         return False
     try:
-        pd.to_datetime(values, format="ISO8601", utc=True)
+        dates = pd.to_datetime(values, format="ISO8601", utc=True)
     except CONVERSION_ERRORS:
         return False
-    return True
+    first, last = DATE_TEXT_RANGE
+    return bool(dates.min() >= first and dates.max() <= last)
 
 
 def as_booleans(name: str, column: pd.Series) -> np.ndarray:

@@ -1,5 +1,8 @@
-"""What both scoring engines share: file formats, the model, its params' types."""
+"""What both scoring engines share: file formats and places, the model, params."""
 
+import os
+import shutil
+import uuid
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,7 +40,7 @@ def cannot_load(model_uri: str, error: BaseException) -> ScoringError:
 
 
 def local_path(output_path: str) -> Path | None:
-    """Return the local path `output_path` names; None for a URI Spark writes to.
+    """Return the local path `output_path` names; None for any other URI.
 
     A URI has a scheme of two letters or more (`dbfs:/`, `s3://`), so a
     Windows path (`C:` and a backslash) is a path; a `file:` URI names a local
@@ -49,6 +52,44 @@ def local_path(output_path: str) -> Path | None:
     if parts.scheme == "file":
         return Path(url2pathname(parts.path))
     return None
+
+
+def same_file(input_path: str, output_path: str) -> bool:
+    """Whether an output path or URI names the input (local paths resolved)."""
+    source, target = local_path(input_path), local_path(output_path)
+    if source is not None and target is not None:
+        return source.resolve() == target.resolve()
+    return input_path.rstrip("/") == output_path.rstrip("/")
+
+
+def replace(new: Path, output: Path) -> None:
+    """Put `new` (a file, or a Spark dataset folder) in place of `output`.
+
+    A file replaces a file at once. Where either is a folder, the old output
+    is moved aside first and deleted only once `new` is in place; if the move
+    fails, the old output is put back.
+    """
+    if not (output.is_dir() or new.is_dir()):
+        os.replace(new, output)
+        return
+    old = output.with_name(f".{output.name}.{uuid.uuid4().hex}.old")
+    if output.exists():
+        os.replace(output, old)
+    try:
+        os.replace(new, output)
+    except OSError:
+        if old.exists():
+            os.replace(old, output)
+        raise
+    remove(old)
+
+
+def remove(path: Path) -> None:
+    """Delete a file or a folder, if there is one."""
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
 
 
 def typed_params(schema: ParamSchema | None, params: dict[str, Any]) -> dict[str, Any]:

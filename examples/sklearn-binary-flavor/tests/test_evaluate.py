@@ -1,0 +1,111 @@
+"""`mlflow.models.evaluate` on the package's models: the evaluation train logs.
+
+The calls run as a user writes them, where the package's entry points are
+declared (`entry_points.declare`, as `pip install` does).
+"""
+
+import json
+import subprocess
+import sys
+
+import mlflow
+import pandas as pd
+import pytest
+from entry_points import declare
+from mlflow.exceptions import MlflowException
+from mlflow.metrics import MetricValue
+from mlflow.models.evaluation import EvaluationDataset, make_metric
+
+from churn_risk.evaluator import Evaluator
+from churn_risk.promotion import PROMOTION_METRIC
+from churn_risk.train import DEFAULT_EXPERIMENT
+
+#: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the
+#: rows of the Parquet file argv[2]; prints both results' metrics as JSON.
+EVALUATE = """
+import json
+import sys
+
+import mlflow
+import pandas as pd
+from sklearn.dummy import DummyClassifier
+
+data = pd.read_parquet(sys.argv[2])
+ours = mlflow.models.evaluate(
+    sys.argv[1], data=data, targets="target", model_type="classifier"
+)
+dummy = DummyClassifier().fit(data.drop(columns="target"), data["target"])
+with mlflow.start_run():
+    other = mlflow.sklearn.log_model(dummy, name="other")
+theirs = mlflow.models.evaluate(
+    other.model_uri, data=data, targets="target", model_type="classifier"
+)
+print(json.dumps({"ours": ours.metrics, "theirs": theirs.metrics}, default=float))
+"""
+
+
+@pytest.fixture(scope="module")
+def evaluated(
+    cli_model_uri: str,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> dict[str, dict[str, float]]:
+    """The metrics of `EVALUATE`, run where the package's entry points are
+    declared, on the rows train held out."""
+    folder = tmp_path_factory.mktemp("evaluate")
+    _, features, _, target = splits
+    data = folder / "held out.parquet"
+    features.assign(target=target).to_parquet(data)
+    env = {**declare(folder / "site"), "MLFLOW_EXPERIMENT_NAME": DEFAULT_EXPERIMENT}
+    result = subprocess.run(
+        [sys.executable, "-c", EVALUATE, cli_model_uri, str(data)],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_evaluate_gives_the_metrics_train_logged(
+    evaluated: dict[str, dict[str, float]], cli_model_uri: str
+) -> None:
+    run_id = mlflow.models.get_model_info(cli_model_uri).run_id
+    logged = mlflow.get_run(run_id).data.metrics
+    trained = {name: logged[name] for name in logged if name.startswith("test_")}
+    assert PROMOTION_METRIC in evaluated["ours"]
+    assert evaluated["ours"] == pytest.approx(trained)
+    # From the class probabilities, whatever predict returns.
+    assert any("roc_auc" in name for name in evaluated["ours"])
+
+
+def test_evaluate_leaves_other_models_to_mlflow(
+    evaluated: dict[str, dict[str, float]],
+) -> None:
+    assert "accuracy_score" in evaluated["theirs"]
+    assert not any(name.startswith("test_") for name in evaluated["theirs"])
+
+
+def test_evaluate_refuses_extra_metrics_for_the_packages_models(
+    cli_model: mlflow.pyfunc.PyFuncModel,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+) -> None:
+    _, features, _, target = splits
+    rows = make_metric(
+        eval_fn=lambda predictions, targets: MetricValue(
+            aggregate_results={"rows": len(targets)}
+        ),
+        greater_is_better=True,
+        name="rows",
+    )
+    with pytest.raises(MlflowException, match="take no extra_metrics"):
+        Evaluator().evaluate(
+            model=cli_model,
+            model_type="classifier",
+            dataset=EvaluationDataset(features.assign(target=target), targets="target"),
+            run_id="none: refused before it logs",
+            evaluator_config={},
+            extra_metrics=[rows],
+        )
