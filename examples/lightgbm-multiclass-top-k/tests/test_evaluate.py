@@ -57,6 +57,9 @@ def evaluated(
     data = folder / "held out.parquet"
     features.assign(target=target).to_parquet(data)
     env = {**declare(folder / "site"), "MLFLOW_EXPERIMENT_NAME": DEFAULT_EXPERIMENT}
+    # mlflow.set_experiment in this process (every train) sets the experiment's
+    # id in the environment, which would name another experiment.
+    env.pop("MLFLOW_EXPERIMENT_ID", None)
     result = subprocess.run(
         [sys.executable, "-c", EVALUATE, cli_model_uri, str(data)],
         cwd=folder,
