@@ -45,7 +45,7 @@ NOT_RUN = {
         "conftest's cli_process, whose model the other blocks use)"
     ),
     "fit(features, target": "fits your own features and target",
-    "--engine spark": "needs Java (tests/test_score.py runs the Spark engine)",
+    "--engine spark": "installs the spark extra (tests/test_spark_scoring.py runs it)",
     "spark-submit": "needs a Spark cluster",
     "--env-manager uv": "rebuilds the model's environment from the package index",
     "@champion": "the server above, by alias",

@@ -4,7 +4,6 @@ failing rows; where the Spark engine writes, and the kept columns' types it
 gives."""
 
 import io
-import shutil
 from pathlib import Path
 
 import mlflow
@@ -25,7 +24,6 @@ from my_model.logged_model import unwrap
 from my_model.model import METHODS, Model
 from my_model.score import main
 from my_model.scoring import ScoringError, local_path, replace
-from my_model.spark_scoring import score_spark
 
 
 @pytest.fixture
@@ -496,21 +494,3 @@ def test_kept_columns_keep_their_types_so_scores_join_back(
     lines = as_csv.read_text().splitlines()
     assert lines[1].startswith("100000,5000,north,True,")
     assert lines[4].startswith("100003,,north,True,")
-
-
-@pytest.mark.skipif(
-    shutil.which("java") is None, reason="the Spark engine needs a Java runtime"
-)
-def test_the_spark_engine_keeps_kept_csv_columns_types(
-    cli_model_uri: str, with_ids: pd.DataFrame, tmp_path: Path
-) -> None:
-    pytest.importorskip("pyspark", reason="the Spark engine needs the [spark] extra")
-    source = tmp_path / "rows.csv"
-    with_ids.head(50).to_csv(source, index=False)
-    output = tmp_path / "scored.parquet"
-    rows = score_spark(
-        cli_model_uri, str(source), str(output), keep=list(KEPT), master="local[1]"
-    )
-    assert rows == 50
-    schema = pq.read_table(output).schema
-    assert {name: schema.field(name).type for name in KEPT} == KEPT

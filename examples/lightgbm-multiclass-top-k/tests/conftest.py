@@ -1,6 +1,8 @@
 """Fixtures: held-out data, a model trained in-process, a model logged by the CLI."""
 
+import importlib.util
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -34,11 +36,19 @@ MIXED_EXPERIMENT = "mixed"
 #: fresh database there, as production registries run (the generated CI sets
 #: it to its `postgres` service); unset, to a SQLite file.
 DATABASE_VARIABLE = "TEST_REGISTRY_DATABASE_URI"
+#: The Spark engine runs where pyspark (the `spark` extra) and Java are
+#: installed: elsewhere tests/test_spark_scoring.py is not collected, and the
+#: header says so.
+SPARK_HERE = importlib.util.find_spec("pyspark") is not None and bool(
+    shutil.which("java")
+)
+collect_ignore = [] if SPARK_HERE else ["test_spark_scoring.py"]
 
 #: MLServer 1.7, its last release, installs on Python < 3.13 only (the `kserve`
 #: extra's marker): there, its tests are not collected, and the header says so.
 V2_SERVING_HERE = sys.version_info < (3, 13)
-collect_ignore = [] if V2_SERVING_HERE else ["test_kserve.py"]
+if not V2_SERVING_HERE:
+    collect_ignore.append("test_kserve.py")
 
 
 def pytest_report_header() -> list[str]:
@@ -51,6 +61,13 @@ def pytest_report_header() -> list[str]:
             f"registry: SQLite; set {DATABASE_VARIABLE} to run the tests against "
             "`mlflow server` on PostgreSQL"
         ]
+    if SPARK_HERE:
+        lines.append("Spark: tests/test_spark_scoring.py runs the Spark engine")
+    else:
+        lines.append(
+            "Spark: tests/test_spark_scoring.py not collected: it needs pyspark "
+            "(pip install -e '.[spark]') and Java"
+        )
     if V2_SERVING_HERE:
         lines.append("V2 serving: tests/test_kserve.py runs a real `mlserver start`")
     else:
