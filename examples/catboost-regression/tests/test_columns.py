@@ -14,7 +14,10 @@ from mlflow.exceptions import MlflowException
 
 from claim_cost import columns
 from claim_cost.model import Model
-from claim_cost.preprocessing import Preprocessor, kinds_of
+from claim_cost.preprocessing import (
+    Preprocessor,
+    kinds_of,
+)
 from claim_cost.train import fit_model, fit_preprocessor
 from claim_cost.train import main as train_main
 

@@ -16,7 +16,6 @@ from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
 from claim_cost import promotion
-from claim_cost import promotion_lock as promotion_lock_module
 from claim_cost.evaluation import metrics
 from claim_cost.model import Model
 from claim_cost.promotion import (
@@ -30,8 +29,17 @@ from claim_cost.promotion import (
     improvement,
     promote,
 )
-from claim_cost.promotion_lock import promotion_lock
-from claim_cost.train import DataError, load_data, split, train
+from claim_cost.promotion_lock import (
+    OWNER_TAG,
+    lock_name,
+    promotion_lock,
+)
+from claim_cost.train import (
+    DataError,
+    load_data,
+    split,
+    train,
+)
 
 #: The registered model the tests promote versions of.
 CHAMPION_MODEL = "promotion-check"
@@ -349,6 +357,11 @@ def test_a_registry_error_stops_promotion_and_keeps_the_champion(
         promote(CHAMPION_MODEL, str(version), model, features, target, measured)
     monkeypatch.setattr(MlflowClient, "get_registered_model", real)
     client = MlflowClient()
+    # The outage outlasted the lock's release: the next training would wait
+    # for its heartbeat to go stale.
+    lock = lock_name(CHAMPION_MODEL)
+    if client.search_registered_models(f"name = '{lock}'"):
+        client.delete_registered_model(lock)
     current = client.get_model_version_by_alias(CHAMPION_MODEL, CHAMPION_ALIAS)
     assert current.version == champion.registered_model_version
     tags = client.get_model_version(CHAMPION_MODEL, version).tags
@@ -459,10 +472,8 @@ def test_a_holder_that_lost_the_lock_moves_no_alias(
 
     def decide_then_lose_the_lock(*args: Any) -> promotion.Decision:
         decision = real_decide(*args)
-        lock = promotion_lock_module.lock_name(CHAMPION_MODEL)
-        client.set_registered_model_tag(
-            lock, promotion_lock_module.OWNER_TAG, "another training"
-        )
+        lock = lock_name(CHAMPION_MODEL)
+        client.set_registered_model_tag(lock, OWNER_TAG, "another training")
         return decision
 
     monkeypatch.setattr(promotion, "decide", decide_then_lose_the_lock)
@@ -473,7 +484,7 @@ def test_a_holder_that_lost_the_lock_moves_no_alias(
     assert decision.reason == promotion.LOCK_LOST
     aliases = client.get_registered_model(CHAMPION_MODEL).aliases
     assert str(aliases[CHAMPION_ALIAS]) == str(champion.registered_model_version)
-    lock = promotion_lock_module.lock_name(CHAMPION_MODEL)
+    lock = lock_name(CHAMPION_MODEL)
     client.delete_registered_model(lock)  # the other training's, left in place
 
 

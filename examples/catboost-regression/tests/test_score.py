@@ -23,7 +23,11 @@ from claim_cost.local_scoring import (
 from claim_cost.logged_model import unwrap
 from claim_cost.model import METHODS, Model
 from claim_cost.score import main
-from claim_cost.scoring import ScoringError, local_path, replace
+from claim_cost.scoring import (
+    ScoringError,
+    local_path,
+    replace,
+)
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ from mlflow.exceptions import MlflowException
 
 from my_model import columns
 from my_model.model import Model
-from my_model.preprocessing import Preprocessor, kinds_of
+from my_model.preprocessing import (
+    Preprocessor,
+    kinds_of,
+)
 from my_model.train import fit_model, fit_preprocessor
 from my_model.train import main as train_main
 

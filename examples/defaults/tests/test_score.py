@@ -23,7 +23,11 @@ from my_model.local_scoring import (
 from my_model.logged_model import unwrap
 from my_model.model import METHODS, Model
 from my_model.score import main
-from my_model.scoring import ScoringError, local_path, replace
+from my_model.scoring import (
+    ScoringError,
+    local_path,
+    replace,
+)
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ from mlflow.exceptions import MlflowException
 
 from wine_grade import columns
 from wine_grade.model import Model
-from wine_grade.preprocessing import Preprocessor, kinds_of
+from wine_grade.preprocessing import (
+    Preprocessor,
+    kinds_of,
+)
 from wine_grade.train import fit_model, fit_preprocessor
 from wine_grade.train import main as train_main
 

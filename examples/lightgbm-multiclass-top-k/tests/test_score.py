@@ -23,7 +23,11 @@ from wine_grade.local_scoring import (
 from wine_grade.logged_model import unwrap
 from wine_grade.model import METHODS, Model
 from wine_grade.score import main
-from wine_grade.scoring import ScoringError, local_path, replace
+from wine_grade.scoring import (
+    ScoringError,
+    local_path,
+    replace,
+)
 
 
 @pytest.fixture

@@ -14,7 +14,10 @@ from mlflow.exceptions import MlflowException
 
 from churn_risk import columns
 from churn_risk.model import Model
-from churn_risk.preprocessing import Preprocessor, kinds_of
+from churn_risk.preprocessing import (
+    Preprocessor,
+    kinds_of,
+)
 from churn_risk.train import fit_model, fit_preprocessor
 from churn_risk.train import main as train_main
 

@@ -23,7 +23,11 @@ from churn_risk.local_scoring import (
 from churn_risk.logged_model import unwrap
 from churn_risk.model import METHODS, Model
 from churn_risk.score import main
-from churn_risk.scoring import ScoringError, local_path, replace
+from churn_risk.scoring import (
+    ScoringError,
+    local_path,
+    replace,
+)
 
 
 @pytest.fixture
