@@ -23,7 +23,6 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
-from mlflow.exceptions import MlflowException
 from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_breast_cancer
@@ -368,32 +367,21 @@ def publish_version(
 ) -> None:
     """Log the card; for a registered version, tag its lineage and promote it.
 
-    The card, which shows the promotion decision, is published by
-    `promotion.promote` between the decision's tags and the aliases.
+    The lineage tags and the card, which shows the promotion decision, are
+    published by `promotion.promote` between the decision's tags and the
+    aliases, so a registry error there is its `PromotionError` too.
     """
     if not name:
         card.publish(info.model_uri, info.run_id, None, name)
         return
     version = str(info.registered_model_version)
-    try:
+
+    def publish(decided: dict[str, str]) -> None:
         lineage.tag_version(name, version, facts)
-    except MlflowException as error:
-        raise promotion.PromotionError(
-            f"registry error, {name} version {version} is not "
-            f"@{promotion.CHAMPION_ALIAS}: {first_line(error)}"
-        ) from error
+        card.publish(info.model_uri, info.run_id, version, name, decided)
+
     promotion.promote(
-        name,
-        version,
-        model,
-        features,
-        labels,
-        measured,
-        mode,
-        digest,
-        publish=lambda decided: card.publish(
-            info.model_uri, info.run_id, version, name, decided
-        ),
+        name, version, model, features, labels, measured, mode, digest, publish
     )
 
 
