@@ -390,10 +390,11 @@ def recorded_floor_value(name: str, version: str) -> float | None:
     None when it logged none, or when it was wrapped and evaluated on its
     reference data, which may be its training rows (an optimistic number).
     """
-    run_id = MlflowClient().get_model_version(name, version).run_id
+    client = MlflowClient()
+    run_id = client.get_model_version(name, version).run_id
     if not run_id:
         return None
-    run = MlflowClient().get_run(run_id)
+    run = client.get_run(run_id)
     tags = run.data.tags
     wrapped = tags.get("lineage.made_by") == "wrap"
     if wrapped and tags.get("lineage.evaluation_sha256") == tags.get(
