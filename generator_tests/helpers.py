@@ -167,8 +167,9 @@ def run_project_tests(
 ) -> subprocess.CompletedProcess:
     """Run a rendered project's own `pytest OPTIONS`; every selected test must pass
     and none may be skipped."""
+    # Not -q: it would hide the header, which says where the registry runs.
     result = run(
-        [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", *options],
+        [python, "-m", "pytest", "-p", "no:cacheprovider", *options],
         cwd=project,
         env=project_env(project) if env is None else env,
     )

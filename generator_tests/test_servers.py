@@ -77,8 +77,9 @@ def test_model_predicts_in_an_environment_rebuilt_from_its_spec(
     run_script(
         "predict_in_rebuilt_env", uri, str(output), cwd=tmp_path, env=env, timeout=1200
     )
-    predictions = json.loads(output.read_text())["predictions"]
-    assert len(predictions) == 5
+    written = json.loads(output.read_text())
+    predictions = written["predictions"]
+    assert len(predictions) == written["example_rows"] > 0
     assert set(predictions[0]) == {"0", "1"}
 
 

@@ -169,7 +169,14 @@ def _yaml_nodes(node: yaml.Node) -> Iterator[yaml.Node]:
 
 
 def _yaml_last_line(node: yaml.Node, lines: list[str]) -> int:
-    """The 0-based last non-blank line of `node`."""
+    """The 0-based last non-blank line of `node`.
+
+    A block collection ends where its last item ends: its own end mark is the
+    next token, which may be a sibling key after blank lines.
+    """
+    if isinstance(node, yaml.CollectionNode) and not node.flow_style and node.value:
+        item = node.value[-1]
+        return _yaml_last_line(item[1] if isinstance(item, tuple) else item, lines)
     last = node.end_mark.line if node.end_mark.column else node.end_mark.line - 1
     while last > node.start_mark.line and not lines[last].strip():
         last -= 1

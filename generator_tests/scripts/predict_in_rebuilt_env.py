@@ -5,10 +5,12 @@ Runs with MLflow, without the rendered project's source on the path:
 
     python predict_in_rebuilt_env.py URI OUTPUT
 
-Writes the predictions, as JSON, to OUTPUT.
+Writes the predictions, as JSON, to OUTPUT, with the example's row count
+(`example_rows`).
 """
 
 import argparse
+import json
 from pathlib import Path
 
 import mlflow
@@ -27,6 +29,10 @@ def main() -> None:
         env_manager="uv",
         output_path=args.output,
     )
+    example = json.loads((local / "serving_input_example.json").read_text())
+    written = json.loads(Path(args.output).read_text())
+    written["example_rows"] = len(example["dataframe_split"]["data"])
+    Path(args.output).write_text(json.dumps(written))
 
 
 if __name__ == "__main__":
