@@ -162,6 +162,17 @@ def run_script(
     )
 
 
+#: A quick run of a project's own suite, for updated projects: without the real
+#: servers, the registry's gate and the Spark engine, which the end-to-end
+#: suites and the examples run.
+QUICK_SUITE = (
+    "-m",
+    "not serving and not registry",
+    "--deselect",
+    "tests/test_spark_scoring.py",
+)
+
+
 def run_project_tests(
     project: Path, *options: str, python: str = PYTHON, env: dict | None = None
 ) -> subprocess.CompletedProcess:
@@ -172,6 +183,7 @@ def run_project_tests(
         [python, "-m", "pytest", "-p", "no:cacheprovider", *options],
         cwd=project,
         env=project_env(project) if env is None else env,
+        timeout=1500,
     )
     assert " passed" in result.stdout
     assert "skipped" not in result.stdout

@@ -25,6 +25,7 @@ import pytest
 import yaml
 from answer_sets import Template
 from helpers import (
+    QUICK_SUITE,
     REPO,
     commit_all,
     copier_cli,
@@ -354,7 +355,7 @@ def test_updated_project_passes_its_own_tests(
 ) -> None:
     project = shutil.copytree(updated(version, label).project, tmp_path / label)
     # The servers' tests are the fresh copy's (the update left no difference).
-    result = run_project_tests(project, "-rA", "-m", "not serving")
+    result = run_project_tests(project, "-rA", *QUICK_SUITE)
     assert "PASSED tests/test_features.py::test_ratio" in result.stdout
 
 

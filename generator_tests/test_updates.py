@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import (
+    QUICK_SUITE,
     NEW_DOCSTRING,
     OLD_DOCSTRING,
     PYTHON,
@@ -108,7 +109,7 @@ def test_update_keeps_user_edits_and_brings_the_template_change(
     assert answers_of(project)["_commit"] == "v0.3.1"
     assert conflict_markers(project) == []
     assert not list(project.rglob("*.rej"))
-    run_project_tests(project, "-m", "not serving")
+    run_project_tests(project, *QUICK_SUITE)
 
 
 def test_an_update_follows_the_readme_commands(
@@ -235,7 +236,7 @@ def test_migration_carries_an_edited_loader_across_the_rename(
         in (package / "logged_model.py").read_text()
     )
     assert conflict_markers(project) == []
-    run_project_tests(project, "-m", "not serving")
+    run_project_tests(project, *QUICK_SUITE)
 
 
 def test_updates_that_cross_no_migration_need_no_trust(

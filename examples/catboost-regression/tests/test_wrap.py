@@ -53,11 +53,6 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
     return fitted, path
 
 
-def class_options(frame: pd.DataFrame) -> list[str]:
-    """The `--classes` that wrap needs for the notebook's model of `frame`."""
-    return []  # a regression model has no classes
-
-
 def native_scores(fitted: object, frame: pd.DataFrame) -> np.ndarray:
     """What the notebook's own model says for `frame`."""
     return np.asarray(fitted.predict(frame))
@@ -134,7 +129,7 @@ def test_a_boolean_feature_takes_text_and_gaps_once_the_data_shows_it(
     frame.to_csv(tmp_path / "data.csv", index=False)
     main(
         ["--model", str(path), "--data", str(tmp_path / "data.csv")]
-        + ["--registered-model-name", "", *class_options(frame)]
+        + ["--registered-model-name", ""]
     )
     out = capsys.readouterr().out
     assert any(line.split()[:2] == ["member", "boolean"] for line in out.splitlines())
@@ -240,7 +235,7 @@ def test_text_in_a_number_feature_of_the_data_is_refused_in_one_line(
     with pytest.raises(SystemExit) as exit_:
         main(
             ["--model", str(path), "--data", str(data)]
-            + ["--registered-model-name", "", *class_options(frame)]
+            + ["--registered-model-name", ""]
         )
     assert exit_.value.code == 2
     error = capsys.readouterr().err.strip()
@@ -259,7 +254,7 @@ def test_a_missing_category_is_given_as_the_notebook_filled_it(
     data = tmp_path / "data.csv"
     frame.to_csv(data, index=False)  # the notebook's data, gaps and all
     command = ["--model", str(path), "--data", str(data)]
-    command += ["--registered-model-name", "", *class_options(frame)]
+    command += ["--registered-model-name", ""]
     # CatBoost is not trained on gaps: what filled them is not guessed.
     with pytest.raises(SystemExit) as exit_:
         main(command)

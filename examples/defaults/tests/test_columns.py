@@ -97,6 +97,19 @@ def test_dates_read_alike_in_every_form(trained_on: str) -> None:
         assert np.isnan(matrix[1]).all(), form
 
 
+def test_naive_dates_beside_dates_with_offsets_are_read_as_utc() -> None:
+    # pandas 2.2 alone read the naive value in the offset of the one before it.
+    dates = pd.Series(pd.date_range("2024-01-01", periods=ROWS).strftime("%Y-%m-%d"))
+    preprocessor = fitted(pd.DataFrame({"signup": dates.astype(object)}))
+    sent = ["2000-01-01T00:00:00+00:00", "1999-12-31T19:00:00-05:00"]
+    sent += ["2000-01-02T19:00:00", "2000-01-02 19:00:00Z", "2000-01-03"]
+    matrix = preprocessor.transform(pd.DataFrame({"signup": pd.Series(sent)}))
+    day = (pd.Timestamp("2000-01-01") - pd.Timestamp("1970-01-01")).days
+    np.testing.assert_allclose(
+        matrix[:, 0], [day, day, day + 1 + 19 / 24, day + 1 + 19 / 24, day + 2]
+    )
+
+
 @pytest.mark.parametrize("value", ["31/01/2024", "soon", 20240131, 3.5])
 def test_a_value_that_is_not_a_date_is_refused_naming_the_column(
     value: object,

@@ -98,7 +98,7 @@ def test_evaluate_refuses_extra_metrics_for_the_packages_models(
     _, features, _, target = splits
     rows = make_metric(
         eval_fn=lambda predictions, targets: MetricValue(
-            aggregate_results={"rows": len(targets)}
+            aggregate_results={"rows": len(targets), "predicted": len(predictions)}
         ),
         greater_is_better=True,
         name="rows",

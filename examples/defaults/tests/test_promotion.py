@@ -41,6 +41,8 @@ from my_model.train import (
     train,
 )
 
+pytestmark = pytest.mark.registry
+
 #: The registered model the tests promote versions of.
 CHAMPION_MODEL = "promotion-check"
 
@@ -350,7 +352,7 @@ def test_a_registry_error_stops_promotion_and_keeps_the_champion(
     features, target, measured = evaluated(model, splits)
     real = MlflowClient.get_registered_model
 
-    def unavailable(client: MlflowClient, name: str, *args: Any) -> Any:
+    def unavailable(*_args: Any) -> Any:
         raise MlflowException("Service unavailable", error_code=TEMPORARILY_UNAVAILABLE)
 
     monkeypatch.setattr(MlflowClient, "get_registered_model", unavailable)
@@ -379,7 +381,7 @@ def test_a_failure_after_the_decision_moves_no_alias(
     version = mlflow.register_model(champion.model_uri, CHAMPION_MODEL).version
     features, target, measured = evaluated(model, splits)
 
-    def refused(decided: dict[str, str]) -> None:
+    def refused(_decided: dict[str, str]) -> None:
         raise MlflowException("value too long for type character varying(5000)")
 
     with pytest.raises(PromotionError, match="character varying"):

@@ -9,6 +9,8 @@ from mlflow.exceptions import MlflowException
 
 from wine_grade import promotion_lock
 
+pytestmark = pytest.mark.registry
+
 HEARTBEAT_TAG = promotion_lock.HEARTBEAT_TAG
 OWNER_TAG = promotion_lock.OWNER_TAG
 lock_name = promotion_lock.lock_name

@@ -51,8 +51,8 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
 
 
 def class_options(frame: pd.DataFrame) -> list[str]:
-    """The `--classes` that wrap needs for the notebook's model of `frame`."""
-    # It was fitted on the codes of the sorted labels (see `notebook_model`).
+    """The `--classes` that wrap needs for the notebook's model of `frame`:
+    it was fitted on the codes of the sorted labels (see `notebook_model`)."""
     return ["--classes", *sorted(frame["target"].unique())]
 
 

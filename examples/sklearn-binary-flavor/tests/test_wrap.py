@@ -67,11 +67,6 @@ def notebook_model(frame: pd.DataFrame, directory: Path, task: str) -> tuple:
     return fitted, path
 
 
-def class_options(frame: pd.DataFrame) -> list[str]:
-    """The `--classes` that wrap needs for the notebook's model of `frame`."""
-    return []  # the model keeps its labels (`classes_`)
-
-
 def native_scores(fitted: object, frame: pd.DataFrame) -> np.ndarray:
     """What the notebook's own model says for `frame`."""
     return np.asarray(fitted.predict_proba(frame))
@@ -148,7 +143,7 @@ def test_a_boolean_feature_takes_text_and_gaps_once_the_data_shows_it(
     frame.to_csv(tmp_path / "data.csv", index=False)
     main(
         ["--model", str(path), "--data", str(tmp_path / "data.csv")]
-        + ["--registered-model-name", "", *class_options(frame)]
+        + ["--registered-model-name", ""]
     )
     out = capsys.readouterr().out
     assert any(line.split()[:2] == ["member", "boolean"] for line in out.splitlines())
@@ -256,7 +251,7 @@ def test_text_in_a_number_feature_of_the_data_is_refused_in_one_line(
     with pytest.raises(SystemExit) as exit_:
         main(
             ["--model", str(path), "--data", str(data)]
-            + ["--registered-model-name", "", *class_options(frame)]
+            + ["--registered-model-name", ""]
         )
     assert exit_.value.code == 2
     error = capsys.readouterr().err.strip()
@@ -275,7 +270,7 @@ def test_a_missing_category_is_given_as_the_notebook_filled_it(
     data = tmp_path / "data.csv"
     frame.to_csv(data, index=False)  # the notebook's data, gaps and all
     command = ["--model", str(path), "--data", str(data)]
-    command += ["--registered-model-name", "", *class_options(frame)]
+    command += ["--registered-model-name", ""]
     # The model knows its categories: a token it never saw is refused.
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--missing-category", "unknown"])

@@ -44,12 +44,19 @@ def log_evaluation(
     return result
 
 
-def metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
-    """Metrics of `predicted` values against the `actual` ones."""
+def metrics(
+    actual: np.ndarray, predicted: np.ndarray, only: str | None = None
+) -> dict[str, float]:
+    """Metrics of `predicted` values against the `actual` ones (`only`: that one)."""
+    measures = {
+        "test_rmse": lambda: root_mean_squared_error(actual, predicted),
+        "test_mae": lambda: mean_absolute_error(actual, predicted),
+        "test_r2": lambda: r2_score(actual, predicted),
+    }
     return {
-        "test_rmse": float(root_mean_squared_error(actual, predicted)),
-        "test_mae": float(mean_absolute_error(actual, predicted)),
-        "test_r2": float(r2_score(actual, predicted)),
+        name: float(measure())
+        for name, measure in measures.items()
+        if only in (None, name)
     }
 
 

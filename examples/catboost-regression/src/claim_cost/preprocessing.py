@@ -23,6 +23,7 @@ column in one line.
 """
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -58,6 +59,10 @@ EPOCH = pd.Timestamp("1970-01-01")
 DATE_PARTS = ("month", "weekday")
 #: A text column is read as dates when every value starts as an ISO date does.
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}"
+#: An ISO 8601 time with its offset: `T09:30Z`, ` 09:30:00.5+01:00`, `T0930-0500`.
+ZONED_TIME = re.compile(
+    r"[T ]\d{2}(:?\d{2}(:?\d{2}([.,]\d+)?)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$", re.I
+)
 #: The dates text may hold to be read as dates: those pandas 2 holds (as
 #: nanoseconds, 1677 to 2262), so a column is the same kind under pandas 2 and
 #: 3; a sentinel such as 9999-12-31 makes it text.
@@ -503,7 +508,7 @@ def as_dates(name: str, column: pd.Series) -> pd.Series:
         try:
             if values.map(is_not_date_like, na_action="ignore").any():
                 raise ValueError("not a date")
-            dates = pd.to_datetime(values, format="ISO8601", utc=True)
+            dates = parse_dates(values)
         except CONVERSION_ERRORS:
             raise InputError(
                 f"Column {name!r} must hold dates (ISO 8601 text such as "
@@ -513,6 +518,29 @@ def as_dates(name: str, column: pd.Series) -> pd.Series:
     if getattr(dates.dt, "tz", None) is not None:
         dates = dates.dt.tz_convert("UTC").dt.tz_localize(None)
     return dates
+
+
+def parse_dates(values: pd.Series) -> pd.Series:
+    """Return ISO 8601 text or date objects as UTC timestamps.
+
+    Values with an offset and naive ones are parsed apart: pandas 2.2 reads
+    a naive value that follows one with an offset in that offset.
+    """
+    zoned = values.map(has_offset, na_action="ignore").eq(True)
+    if zoned.all() or not zoned.any():
+        return pd.to_datetime(values, format="ISO8601", utc=True)
+    parts = [
+        pd.to_datetime(values[rows], format="ISO8601", utc=True)
+        for rows in (zoned, ~zoned)
+    ]
+    return pd.concat(parts).reindex(values.index)
+
+
+def has_offset(value: object) -> bool:
+    """Whether a date value says its time zone (an offset, `Z`, a tzinfo)."""
+    if isinstance(value, str):
+        return ZONED_TIME.search(value.strip()) is not None
+    return getattr(value, "tzinfo", None) is not None
 
 
 def blank_as_missing(value: object) -> object:

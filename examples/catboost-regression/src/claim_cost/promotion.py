@@ -379,7 +379,7 @@ def chance_level(truth: np.ndarray, scores: np.ndarray) -> float:
     """Return the best FLOOR_METRIC of `scores` against CHANCE_SHUFFLES shuffles."""
     rng = np.random.default_rng(0)
     return max(
-        metrics(rng.permutation(truth), scores)[FLOOR_METRIC]
+        metrics(rng.permutation(truth), scores, only=FLOOR_METRIC)[FLOOR_METRIC]
         for _ in range(CHANCE_SHUFFLES)
     )
 

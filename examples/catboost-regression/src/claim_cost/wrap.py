@@ -129,9 +129,9 @@ def check_missing_category(
     The model must have categorical features, and when it keeps their
     categories, the token must be one of them: a notebook that filled gaps
     with it trained the model on it. Gaps in the data are fine: they are
-    the gaps the notebook filled. Without a token, a model that cannot have
-    been trained on categorical gaps (CatBoost) refuses data that has them:
-    what the notebook filled them with is not guessed.
+    the gaps the notebook filled.
+    Without a token, data with categorical gaps is refused: CatBoost is not
+    trained on gaps, and what the notebook filled them with is not guessed.
     """
     if token is None:
         gaps = sorted(

@@ -56,15 +56,23 @@ def log_evaluation(
     return result
 
 
-def metrics(encoded: np.ndarray, scores: np.ndarray) -> dict[str, float]:
-    """Metrics of class probabilities `scores` against encoded labels."""
+def metrics(
+    encoded: np.ndarray, scores: np.ndarray, only: str | None = None
+) -> dict[str, float]:
+    """Metrics of probabilities `scores` against encoded labels (`only`: one)."""
     classes = range(scores.shape[1])
-    predicted = scores.argmax(axis=1)
+    measures = {
+        "test_accuracy": lambda: accuracy_score(encoded, scores.argmax(axis=1)),
+        "test_f1_macro": lambda: f1_score(
+            encoded, scores.argmax(axis=1), average="macro"
+        ),
+        "test_log_loss": lambda: log_loss(encoded, scores, labels=classes),
+        "test_roc_auc": lambda: roc_auc_score(encoded, scores[:, 1]),
+    }
     return {
-        "test_accuracy": float(accuracy_score(encoded, predicted)),
-        "test_f1_macro": float(f1_score(encoded, predicted, average="macro")),
-        "test_log_loss": float(log_loss(encoded, scores, labels=classes)),
-        "test_roc_auc": float(roc_auc_score(encoded, scores[:, 1])),
+        name: float(measure())
+        for name, measure in measures.items()
+        if only in (None, name)
     }
 
 

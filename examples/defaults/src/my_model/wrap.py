@@ -176,17 +176,13 @@ def check_numbers(contract: Contract, features: pd.DataFrame, flag: str) -> None
             raise WrapError(f"{flag}: {error.message}") from None
 
 
-def check_missing_category(
-    contract: Contract, token: str | None, frames: Sequence[pd.DataFrame]
-) -> None:
+def check_missing_category(contract: Contract, token: str | None) -> None:
     """Refuse a `--missing-category` the model cannot have been given.
 
     The model must have categorical features, and when it keeps their
     categories, the token must be one of them: a notebook that filled gaps
     with it trained the model on it. Gaps in the data are fine: they are
-    the gaps the notebook filled. Without a token, a model that cannot have
-    been trained on categorical gaps (CatBoost) refuses data that has them:
-    what the notebook filled them with is not guessed.
+    the gaps the notebook filled.
     """
     if token is None:
         return
@@ -279,11 +275,7 @@ def wrap(
         check_numbers(contract, features, f"--data {data}")
         if eval_data is not None:
             check_numbers(contract, eval_features, f"--eval-data {eval_data}")
-    check_missing_category(
-        contract,
-        missing_category,
-        [frame for frame in (features, eval_features) if frame is not None],
-    )
+    check_missing_category(contract, missing_category)
     if contract.raw and features is not None:
         contract = with_data_categories(contract, features)
     preprocessor = Preprocessor(
