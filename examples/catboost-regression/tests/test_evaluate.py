@@ -5,8 +5,11 @@ declared (`entry_points.declare`, as `pip install` does).
 """
 
 import json
+import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import mlflow
 import pandas as pd
@@ -16,12 +19,14 @@ from mlflow.exceptions import MlflowException
 from mlflow.metrics import MetricValue
 from mlflow.models.evaluation import EvaluationDataset, make_metric
 
-from claim_cost.evaluator import Evaluator
+from claim_cost import evaluator
+from claim_cost.evaluator import Evaluator, other_package_evaluator
 from claim_cost.promotion import PROMOTION_METRIC
 from claim_cost.train import DEFAULT_EXPERIMENT
 
 #: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the
-#: rows of the Parquet file argv[2]; prints both results' metrics as JSON.
+#: rows of the Parquet file argv[2] (the model also with the first row's target
+#: blank, and without that row); prints the results' metrics as JSON.
 EVALUATE = """
 import json
 import sys
@@ -34,13 +39,47 @@ data = pd.read_parquet(sys.argv[2])
 ours = mlflow.models.evaluate(
     sys.argv[1], data=data, targets="target", model_type="regressor"
 )
+# One row without a target value: left out, as train leaves it out.
+blank = data.astype({"target": object})
+blank.loc[blank.index[0], "target"] = None
+unlabelled = mlflow.models.evaluate(
+    sys.argv[1], data=blank, targets="target", model_type="regressor"
+)
+rest = mlflow.models.evaluate(
+    sys.argv[1], data=data.iloc[1:], targets="target", model_type="regressor"
+)
 dummy = DummyRegressor().fit(data.drop(columns="target"), data["target"])
 with mlflow.start_run():
     other = mlflow.sklearn.log_model(dummy, name="other")
 theirs = mlflow.models.evaluate(
     other.model_uri, data=data, targets="target", model_type="regressor"
 )
-print(json.dumps({"ours": ours.metrics, "theirs": theirs.metrics}, default=float))
+results = {"ours": ours, "theirs": theirs, "unlabelled": unlabelled, "rest": rest}
+metrics = {name: result.metrics for name, result in results.items()}
+print(json.dumps(metrics, default=float))
+"""
+
+
+#: A package made from this template beside this one: its model and evaluator.
+OTHER_PACKAGE_MODEL = """
+import mlflow
+
+
+class Model:
+    pass
+
+
+class Wrapper(mlflow.pyfunc.PythonModel):
+    def __init__(self):
+        self.model = Model()
+
+    def predict(self, context, model_input, params=None):
+        return model_input
+"""
+OTHER_PACKAGE_EVALUATOR = """
+class Evaluator:
+    def evaluate(self, **arguments):
+        return "other_churn's evaluator"
 """
 
 
@@ -80,6 +119,62 @@ def test_evaluate_gives_the_metrics_train_logged(
     trained = {name: logged[name] for name in logged if name.startswith("test_")}
     assert PROMOTION_METRIC in evaluated["ours"]
     assert evaluated["ours"] == pytest.approx(trained)
+
+
+def test_evaluate_leaves_out_rows_without_a_target_value(
+    evaluated: dict[str, dict[str, float]],
+) -> None:
+    assert evaluated["unlabelled"] == pytest.approx(evaluated["rest"])
+
+
+def test_evaluate_refuses_a_version_logged_by_other_prediction_code(
+    cli_model_uri: str,
+    splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
+    tmp_path: Path,
+) -> None:
+    # The project changed model.py since the version was logged: the installed
+    # code, which the evaluator imports first, would score it.
+    edited = tmp_path / "edited"
+    shutil.copytree(Path(evaluator.__file__).parent, edited / "claim_cost")
+    with (edited / "claim_cost" / "model.py").open("a") as model:
+        model.write("# edited since the version was logged\n")
+    _, features, _, target = splits
+    data = tmp_path / "held out.parquet"
+    features.assign(target=target).to_parquet(data)
+    env = declare(tmp_path / "site")
+    env["PYTHONPATH"] = os.pathsep.join([str(edited), env["PYTHONPATH"]])
+    env.pop("MLFLOW_EXPERIMENT_ID", None)
+    result = subprocess.run(
+        [sys.executable, "-c", EVALUATE, cli_model_uri, str(data)],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode != 0
+    assert "the model's logged model.py differ from the installed" in result.stderr
+
+
+def test_a_model_of_another_package_of_the_template_goes_to_its_evaluator(
+    cli_model: mlflow.pyfunc.PyFuncModel,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Two projects installed side by side: MLflow keeps one evaluator by name.
+    package = tmp_path / "other_churn"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "model.py").write_text(OTHER_PACKAGE_MODEL)
+    (package / "evaluator.py").write_text(OTHER_PACKAGE_EVALUATOR)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from other_churn.model import Wrapper
+
+    with mlflow.start_run():
+        info = mlflow.pyfunc.log_model(name="other", python_model=Wrapper())
+    other = mlflow.pyfunc.load_model(info.model_uri)
+    assert other_package_evaluator(other).evaluate() == "other_churn's evaluator"
+    assert other_package_evaluator(cli_model) is None
 
 
 def test_evaluate_leaves_other_models_to_mlflow(

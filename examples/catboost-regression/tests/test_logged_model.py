@@ -98,6 +98,20 @@ def test_unknown_method_is_refused(
         cli_model.predict(test_features, params={"method": "transform"})
 
 
+def test_dicts_and_lists_of_rows_predict_as_the_frame_does(
+    cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
+) -> None:
+    rows = test_features.head(3).reset_index(drop=True)
+    expected = cli_model.predict(rows)
+    columns = rows.to_dict(orient="list")
+    records = rows.to_dict(orient="records")
+    pd.testing.assert_frame_equal(cli_model.predict(columns), expected)
+    pd.testing.assert_frame_equal(cli_model.predict(records), expected)
+    pd.testing.assert_frame_equal(cli_model.predict(records[0]), expected.head(1))
+    with pytest.raises(MlflowException, match="must be a DataFrame, a dict"):
+        cli_model.predict("not rows")
+
+
 def test_a_missing_column_is_refused_by_name(
     cli_model: mlflow.pyfunc.PyFuncModel, test_features: pd.DataFrame
 ) -> None:

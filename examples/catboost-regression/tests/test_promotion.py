@@ -518,3 +518,11 @@ def test_a_training_killed_before_the_aliases_leaves_pending_not_a_decision(
     assert tags["promotion.decision"] == promotion.PENDING
     aliases = client.get_registered_model(CHAMPION_MODEL).aliases
     assert str(aliases[CHAMPION_ALIAS]) == str(champion.registered_model_version)
+
+
+def test_an_undefined_floor_metric_does_not_clear_the_floor() -> None:
+    # NaN compares false with everything: it must refuse, not pass.
+    truth = np.arange(40) % 2
+    scores = np.random.default_rng(0).random((40, 2))
+    short = promotion.not_above_floor(truth, scores, float("nan"))
+    assert short is not None and "is undefined on these 40 rows" in short

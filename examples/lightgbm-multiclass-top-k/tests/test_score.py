@@ -502,3 +502,29 @@ def test_kept_columns_keep_their_types_so_scores_join_back(
     lines = as_csv.read_text().splitlines()
     assert lines[1].startswith("100000,5000,north,True,")
     assert lines[4].startswith("100003,,north,True,")
+
+
+def identifier_rows(with_ids: pd.DataFrame) -> pd.DataFrame:
+    """`with_ids` with identifiers a CSV holds as text: zero-padded account
+    codes, and numbers beyond int64 (pandas reads them as uint64)."""
+    rows = len(with_ids)
+    return with_ids.assign(
+        code=[f"{row:05d}" for row in range(rows)],
+        big=[str(2**64 - 1 - row) for row in range(rows)],
+    )
+
+
+def test_identifiers_in_a_csv_are_kept_as_their_text(
+    cli_model_uri: str, with_ids: pd.DataFrame, tmp_path: Path
+) -> None:
+    source = tmp_path / "rows.csv"
+    identifier_rows(with_ids).to_csv(source, index=False)
+    output = tmp_path / "scored.parquet"
+    keep = ["id", "code", "big"]
+    score_local(cli_model_uri, source, output, batch_size=10, keep=keep)
+    scored = pd.read_parquet(output)
+    text = pd.read_csv(source, dtype=str)
+    assert scored["id"].tolist() == text["id"].astype(int).tolist()
+    assert scored["code"].tolist() == text["code"].tolist()
+    assert scored["big"].tolist() == text["big"].tolist()
+    assert scored["big"].nunique() == len(text)

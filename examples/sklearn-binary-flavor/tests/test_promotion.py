@@ -521,6 +521,14 @@ def test_a_training_killed_before_the_aliases_leaves_pending_not_a_decision(
     assert str(aliases[CHAMPION_ALIAS]) == str(champion.registered_model_version)
 
 
+def test_an_undefined_floor_metric_does_not_clear_the_floor() -> None:
+    # NaN compares false with everything: it must refuse, not pass.
+    truth = np.arange(40) % 2
+    scores = np.random.default_rng(0).random((40, 2))
+    short = promotion.not_above_floor(truth, scores, float("nan"))
+    assert short is not None and "is undefined on these 40 rows" in short
+
+
 def test_luck_on_few_rows_is_not_better_than_chance(model: Model) -> None:
     # Random scores of random labels on 80 rows: the floor metric may clear
     # FLOOR by luck; it does not clear what shuffled labels reach there.

@@ -4,10 +4,19 @@ pyproject.toml registers `Evaluator` as MLflow's `regressor` evaluator
 (the `mlflow.model_evaluator` entry point), so where the package is installed,
 `mlflow.models.evaluate(uri, data=..., targets=..., model_type="regressor")`
 logs and returns for one of its models what `train` logs for the held-out rows:
-the same metrics, by the same names, and the same plots. Every other model is
+the same metrics, by the same names, and the same plots. A model of another
+package made from the same template goes to that package's evaluator (each
+takes MLflow's name; the last installed wins); every other model is
 evaluated by MLflow's own `RegressorEvaluator`, as without the package.
+
+A model is scored by the code this process imported, the installed package's:
+a version logged by other prediction code is refused, not scored wrongly.
 """
 
+import importlib
+import importlib.util
+import logging
+from pathlib import Path
 from typing import Any
 
 import mlflow
@@ -19,6 +28,18 @@ from mlflow.models.evaluation.evaluators.regressor import RegressorEvaluator
 from .evaluation import log_evaluation
 from .logged_model import unwrap
 from .model import Model
+
+logger = logging.getLogger(__name__)
+
+#: The modules a prediction runs: a version whose logged copies differ would be
+#: scored by other code than its own.
+PREDICTION_MODULES = (
+    "errors.py",
+    "estimator.py",
+    "model.py",
+    "preprocessing.py",
+    "pyfunc_model.py",
+)
 
 
 class Evaluator(RegressorEvaluator):
@@ -40,6 +61,16 @@ class Evaluator(RegressorEvaluator):
         active; the result holds the metrics. Any other model goes to MLflow.
         """
         own = own_model(model)
+        other = None if own is not None else other_package_evaluator(model)
+        if other is not None:
+            return other.evaluate(
+                dataset=dataset,
+                run_id=run_id,
+                model=model,
+                extra_metrics=extra_metrics,
+                custom_artifacts=custom_artifacts,
+                **kwargs,
+            )
         if own is None:
             return super().evaluate(
                 dataset=dataset,
@@ -54,9 +85,24 @@ class Evaluator(RegressorEvaluator):
                 f"{__package__} models take no extra_metrics or custom_artifacts: "
                 "their evaluation logs the metrics and plots train logs"
             )
+        changed = changed_code(model)
+        if changed:
+            raise MlflowException.invalid_parameter_value(
+                f"the model's logged {', '.join(changed)} differ from the installed "
+                f"{__package__}'s, which would score it here: evaluate it where "
+                "its own version of the project is installed"
+            )
         features = pd.DataFrame(dataset.features_data, columns=dataset.feature_names)
         target = pd.Series(dataset.labels_data, index=features.index)
-        metrics = log_evaluation(own, features, target)
+        labelled = target.notna().to_numpy()
+        if not labelled.all():
+            logger.warning(
+                "evaluated without the %d row(s) that have no target value, as "
+                "train leaves them out",
+                (~labelled).sum(),
+            )
+        labels = target[labelled].infer_objects()
+        metrics = log_evaluation(own, features[labelled], labels)
         return EvaluationResult(metrics=metrics, artifacts={}, run_id=run_id)
 
 
@@ -69,3 +115,48 @@ def own_model(model: Any) -> Model | None:
     except (AttributeError, MlflowException):  # another Python model, or none
         return None
     return inner if isinstance(inner, Model) else None
+
+
+def other_package_evaluator(model: Any) -> Any:
+    """Return the evaluator of the package of this template `model` is of.
+
+    None for this package's models and any other model.
+    """
+    if not isinstance(model, mlflow.pyfunc.PyFuncModel):
+        return None
+    try:
+        inner = model.unwrap_python_model().model
+    except (AttributeError, MlflowException):
+        try:
+            inner = model.get_raw_model()
+        except (AttributeError, MlflowException, NotImplementedError):
+            return None
+    package = type(inner).__module__.partition(".")[0]
+    if package == __package__ or importlib.util.find_spec(package) is None:
+        return None
+    if importlib.util.find_spec(f"{package}.evaluator") is None:
+        return None
+    return importlib.import_module(f"{package}.evaluator").Evaluator()
+
+
+def changed_code(model: mlflow.pyfunc.PyFuncModel) -> list[str]:
+    """Return the PREDICTION_MODULES whose copy logged with `model` differs.
+
+    From this package's; none when the model logged no copy.
+    """
+    if model.model_id is None:
+        return []
+    root = Path(mlflow.artifacts.download_artifacts(f"models:/{model.model_id}"))
+    logged = root / "code" / __package__
+    if not logged.is_dir():
+        return []
+    here = Path(__file__).parent
+    return [
+        name
+        for name in PREDICTION_MODULES
+        if (here / name).is_file()
+        and (
+            not (logged / name).is_file()
+            or (logged / name).read_bytes() != (here / name).read_bytes()
+        )
+    ]

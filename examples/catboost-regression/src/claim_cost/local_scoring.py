@@ -26,6 +26,7 @@ from .logged_model import unwrap
 from .scoring import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
+    WHOLE_NUMBER_TEXT,
     ScoringError,
     load_model,
     local_path,
@@ -114,7 +115,9 @@ def csv_types(path: Path, keep: list[str], batch_size: int) -> dict[str, pa.Data
     """Return the type each `keep` column has over the whole CSV.
 
     As pandas reads a whole file: whole numbers (int64, with gaps too), other
-    numbers (float64), true/false in any case (bool), or else the text. The
+    numbers (float64), true/false in any case (bool), or else the text. A
+    column with a whole number that int64 would change (`00042`, `+7`, one
+    beyond int64) is an identifier: its text is kept, so it joins back. The
     kept columns alone are read once more first, `batch_size` rows at a time.
     """
     if not keep:
@@ -135,15 +138,18 @@ def csv_types(path: Path, keep: list[str], batch_size: int) -> dict[str, pa.Data
 
 
 def holds(text: pa.Array, kind: pa.DataType) -> bool:
-    """Whether every value of `text` reads as a value of type `kind`."""
+    """Whether every value of `text` reads as a `kind` (whole numbers as the text)."""
     if kind == pa.bool_():
         booleans = pc.match_substring_regex(text, BOOLEAN_CSV_TEXT, ignore_case=True)
         return pc.all(booleans).as_py()
+    text = pc.utf8_trim_whitespace(text)
+    whole = text.filter(pc.match_substring_regex(text, WHOLE_NUMBER_TEXT))
     try:
         text.cast(kind)
+        as_read = whole.cast(pa.int64()).cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return False
-    return True
+    return pc.all(pc.equal(as_read, whole)).as_py() is not False
 
 
 def direct_predict(

@@ -56,10 +56,16 @@ class Model:
         return params
 
     def predict(
-        self, frame: pd.DataFrame, params: dict[str, Any] | None = None
+        self,
+        frame: pd.DataFrame | dict[str, Any] | list[dict[str, Any]],
+        params: dict[str, Any] | None = None,
     ) -> pd.DataFrame:
-        """Run the method named by `params["method"]` (default: `predict`)."""
-        return self._run(frame, self.resolve(params))
+        """Run the method named by `params["method"]` (default: `predict`).
+
+        `frame` may also be what `mlflow.pyfunc` passes on as it came: a dict
+        of columns, a dict of one row's values, or a list of rows (dicts).
+        """
+        return self._run(as_frame(frame), self.resolve(params))
 
     def predict_batch(
         self, frame: pd.DataFrame, params: dict[str, Any] | None = None
@@ -121,3 +127,21 @@ def _number(
     if value < low or (high is not None and value > high):
         raise InputError(f"Param '{name}' must be in {allowed}; got {value!r}")
     return kind(value)
+
+
+def as_frame(request: object) -> pd.DataFrame:
+    """Return a request as a DataFrame, refusing what holds no rows of columns."""
+    if isinstance(request, pd.DataFrame):
+        return request
+    if isinstance(request, dict):
+        one_row = all(np.ndim(value) == 0 for value in request.values())
+        try:
+            return pd.DataFrame([request] if one_row else request)
+        except ValueError as error:
+            raise InputError(f"the dict's columns differ in length: {error}") from None
+    if isinstance(request, list) and all(isinstance(row, dict) for row in request):
+        return pd.DataFrame(request)
+    raise InputError(
+        "the input must be a DataFrame, a dict of columns or of one row's values, "
+        f"or a list of rows (dicts); got {type(request).__name__}"
+    )

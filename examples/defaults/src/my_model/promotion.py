@@ -360,6 +360,12 @@ def not_above_floor(truth: np.ndarray, scores: np.ndarray, value: float) -> str 
     best of CHANCE_SHUFFLES scorings against shuffled labels. On few rows,
     luck alone lifts a useless model above FLOOR one time in a few.
     """
+    if np.isnan(value):
+        return (
+            f"{FLOOR_METRIC} is undefined on these {len(truth)} rows (too few, "
+            "or a class missing): not shown better than chance; evaluate on "
+            "other rows, or --promote always overrides"
+        )
     if value <= FLOOR:
         return (
             f"{FLOOR_METRIC} {value:.4f} is not above the floor {FLOOR} (FLOOR in "
@@ -378,10 +384,11 @@ def not_above_floor(truth: np.ndarray, scores: np.ndarray, value: float) -> str 
 def chance_level(truth: np.ndarray, scores: np.ndarray) -> float:
     """Return the best FLOOR_METRIC of `scores` against CHANCE_SHUFFLES shuffles."""
     rng = np.random.default_rng(0)
-    return max(
+    shuffled = [
         metrics(rng.permutation(truth), scores, only=FLOOR_METRIC)[FLOOR_METRIC]
         for _ in range(CHANCE_SHUFFLES)
-    )
+    ]
+    return float(np.nanmax(shuffled))
 
 
 def recorded_floor_value(name: str, version: str) -> float | None:

@@ -25,6 +25,7 @@ from .preprocessing import BOOLEAN_TEXT
 from .scoring import (
     CSV_SUFFIXES,
     LOAD_ERRORS,
+    WHOLE_NUMBER_TEXT,
     ScoringError,
     cannot_load,
     load_model,
@@ -185,6 +186,9 @@ def read_input(
         )
         frame = spark.read.csv(input_path, header=True, schema=schema)
         casts = {field.name: kept_type(field.dataType) for field in inferred.fields}
+        numbers = [name for name in keep if casts.get(name) in ("long", "double")]
+        text = spark.read.csv(input_path, header=True)
+        casts.update(dict.fromkeys(identifiers(text, numbers)))
     else:
         frame = spark.read.parquet(input_path)
     missing = [name for name in keep if name not in frame.columns]
@@ -196,6 +200,25 @@ def read_input(
         kind = casts.get(name)
         kept.append(column.cast(kind).alias(name) if kind else column)
     return frame, kept
+
+
+def identifiers(text: Any, names: list[str]) -> list[str]:
+    """Return the `names` whose whole numbers would not read back as their text.
+
+    `00042`, `+7` or a number beyond a long: identifiers, kept as text.
+    """
+    from pyspark.sql import functions
+
+    if not names:
+        return []
+    changed = []
+    for name in names:
+        value = functions.trim(functions.col(f"`{name}`"))
+        as_read = functions.expr(f"try_cast(trim(`{name}`) AS BIGINT)").cast("string")
+        differs = value.rlike(WHOLE_NUMBER_TEXT) & ~as_read.eqNullSafe(value)
+        changed.append(functions.max(differs.cast("int")).alias(name))
+    row = text.agg(*changed).first()
+    return [name for name in names if row[name]]
 
 
 def kept_type(inferred: Any) -> str | None:

@@ -16,6 +16,9 @@ from .errors import first_line
 
 CSV_SUFFIXES = (".csv",)
 PARQUET_SUFFIXES = (".parquet", ".pq")
+#: The text of a whole number: a kept CSV column whose whole numbers would not
+#: read back as their text (`00042`, `+7`, beyond int64) is kept as text.
+WHOLE_NUMBER_TEXT = r"^[+-]?\d+$"
 #: What loading or fetching a model raises when it is unknown or unreadable.
 LOAD_ERRORS = (MlflowException, OSError)
 #: How a `--param` value of each declared type is described in an error.
