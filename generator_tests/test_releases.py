@@ -108,13 +108,48 @@ ANSWERS = {
         # 3.10 is no longer offered: the update moves the project to 3.11.
         "python-3-10": {"python_version": "3.10", "packaging": "wrapper"},
     },
+    "0.3.0": {
+        "defaults": {},
+        "sklearn-top-k-flavor": {
+            "framework": "sklearn",
+            "task": "multiclass",
+            "predict_output": "top_k",
+            "packaging": "flavor",
+            "extra_methods": ["predict_proba"],
+        },
+        "lightgbm-regression-loader-module": {
+            "framework": "lightgbm",
+            "task": "regression",
+            "predict_output": "value",
+            "packaging": "loader_module",
+            "extra_methods": ["predict_batch"],
+        },
+        "catboost-thresholded-artifacts": {
+            "project_name": "Card Risk",
+            "framework": "catboost",
+            "predict_output": "thresholded_label",
+            "packaging": "artifacts",
+            "registered_model_name": "",
+        },
+        "xgboost-label-wrapper": {
+            "task": "multiclass",
+            "predict_output": "label",
+            "packaging": "wrapper",
+            "python_version": "3.13",
+            "extra_methods": ["explain"],
+        },
+    },
 }
 #: Answers the current template no longer offers, and what an update with
 #: --defaults takes instead (Copier drops a refused recorded answer and takes
 #: the default).
 NO_LONGER_OFFERED = {"python_version": {"3.10": "3.11"}}
 #: The answer set per version whose updated project runs its own tests.
-RUN_TESTS = {"0.1.0": "loader-module", "0.2.0": "catboost-regression-wrapper"}
+RUN_TESTS = {
+    "0.1.0": "loader-module",
+    "0.2.0": "catboost-regression-wrapper",
+    "0.3.0": "sklearn-top-k-flavor",
+}
 CASES = [
     pytest.param(
         version,
