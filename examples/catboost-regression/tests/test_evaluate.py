@@ -20,7 +20,10 @@ from mlflow.metrics import MetricValue
 from mlflow.models.evaluation import EvaluationDataset, make_metric
 
 from claim_cost import evaluator
-from claim_cost.evaluator import Evaluator, other_package_evaluator
+from claim_cost.evaluator import (
+    Evaluator,
+    other_package_evaluator,
+)
 from claim_cost.promotion import PROMOTION_METRIC
 from claim_cost.train import DEFAULT_EXPERIMENT
 
@@ -135,8 +138,9 @@ def test_evaluate_refuses_a_version_logged_by_other_prediction_code(
     # The project changed model.py since the version was logged: the installed
     # code, which the evaluator imports first, would score it.
     edited = tmp_path / "edited"
-    shutil.copytree(Path(evaluator.__file__).parent, edited / "claim_cost")
-    with (edited / "claim_cost" / "model.py").open("a") as model:
+    package = Path(evaluator.__file__).parent
+    shutil.copytree(package, edited / package.name)
+    with (edited / package.name / "model.py").open("a") as model:
         model.write("# edited since the version was logged\n")
     _, features, _, target = splits
     data = tmp_path / "held out.parquet"

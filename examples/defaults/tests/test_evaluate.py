@@ -20,7 +20,10 @@ from mlflow.metrics import MetricValue
 from mlflow.models.evaluation import EvaluationDataset, make_metric
 
 from my_model import evaluator
-from my_model.evaluator import Evaluator, other_package_evaluator
+from my_model.evaluator import (
+    Evaluator,
+    other_package_evaluator,
+)
 from my_model.promotion import PROMOTION_METRIC
 from my_model.train import DEFAULT_EXPERIMENT
 
@@ -137,8 +140,9 @@ def test_evaluate_refuses_a_version_logged_by_other_prediction_code(
     # The project changed model.py since the version was logged: the installed
     # code, which the evaluator imports first, would score it.
     edited = tmp_path / "edited"
-    shutil.copytree(Path(evaluator.__file__).parent, edited / "my_model")
-    with (edited / "my_model" / "model.py").open("a") as model:
+    package = Path(evaluator.__file__).parent
+    shutil.copytree(package, edited / package.name)
+    with (edited / package.name / "model.py").open("a") as model:
         model.write("# edited since the version was logged\n")
     _, features, _, target = splits
     data = tmp_path / "held out.parquet"
