@@ -110,7 +110,7 @@ def test_each_version_is_judged_by_its_own_code(
     # Version 2 reverses its scores in its own code, a worse model: it stays
     # challenger. The champion is judged again by version 1's code, not by the
     # code now in the project, and scores what it scored new.
-    model_py = registry.project / "src" / registry.package / "model.py"
+    model_py = registry.project / "src" / registry.package / "model" / "predictor.py"
     original = model_py.read_text()
     assert SCORES_LINE in original
     model_py.write_text(original.replace(SCORES_LINE, REVERSED))
@@ -133,7 +133,9 @@ def test_modes_races_and_a_change_of_schema(
     project = registry.project
     greater_is_better = (
         "GREATER_IS_BETTER = True"
-        in (project / "src" / registry.package / "promotion.py").read_text()
+        in (
+            project / "src" / registry.package / "registry" / "promotion.py"
+        ).read_text()
     )
     registry.train("clean.csv")
     assert "is now @champion (--promote always" in registry.train(

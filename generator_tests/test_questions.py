@@ -131,7 +131,7 @@ def test_package_name_is_derived_from_project_name(
     answers = yaml.safe_load((project / ".copier-answers.yml").read_text())
     assert answers["package_name"] == package_name
     assert answers["registered_model_name"] == package_name
-    assert (project / "src" / package_name / "model.py").is_file()
+    assert (project / "src" / package_name / "model" / "predictor.py").is_file()
 
 
 @pytest.mark.parametrize(

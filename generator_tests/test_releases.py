@@ -25,6 +25,7 @@ import pytest
 import yaml
 from answer_sets import Template
 from helpers import (
+    PYTHON,
     QUICK_SUITE,
     REPO,
     commit_all,
@@ -32,8 +33,10 @@ from helpers import (
     git,
     init_repo,
     package_name,
+    project_env,
     releases,
     render,
+    run,
     run_project_tests,
     template_repo_at_releases,
     update,
@@ -42,7 +45,7 @@ from packaging.version import Version
 
 RELEASES = releases()
 VERSIONS = [release["version"] for release in RELEASES]
-#: The versions copier.yml's migrations are for.
+#: The versions copier.yml's migrations are for ("v0.3.0.post0": any after 0.3.0).
 MIGRATIONS = [
     Version(migration["version"])
     for migration in yaml.safe_load((REPO / "copier.yml").read_text())["_migrations"]
@@ -186,13 +189,30 @@ def replace_once(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new))
 
 
-def edit_as_owner(project: Path) -> dict[str, str]:
-    """Edit as an owner would; returns the text each edited file must keep."""
+#: A module the owner edits: its place since 0.4.0's layout by role, the
+#: function the edit goes above, and the edit (a comment above it).
+OWNED_MODULES = {
+    "model/estimator.py": "\ndef build_estimator(",
+    "making/evaluation.py": "\ndef log_evaluation(",
+}
+OWNER_COMMENT = "# The fraud team tunes this; ask in #fraud-ml.\n"
+
+
+def module(src: Path, grouped: str) -> Path:
+    """The module at its place by role, or where releases before 0.4.0 kept it."""
+    path = src / grouped
+    return path if path.is_file() else src / Path(grouped).name
+
+
+def edit_as_owner(project: Path, owned: set[str] | None = None) -> dict[str, str]:
+    """Edit as an owner would; returns the text each edited file must keep
+    (by its path after the update). `owned`: the OWNED_MODULES to edit (default
+    those the project's version has, with their function)."""
     package = package_name(project)
     src = project / "src" / package
     with (project / "README.md").open("a") as readme:
         readme.write("\n" + README_LINE)
-    replace_once(src / "environment.py", PINS_DOC, PINS_EDIT)
+    replace_once(module(src, "model/environment.py"), PINS_DOC, PINS_EDIT)
     (src / "features.py").write_text(FEATURES)
     (project / "tests" / "test_features.py").write_text(
         f"from {package}.features import ratio\n\n\n"
@@ -200,10 +220,17 @@ def edit_as_owner(project: Path) -> dict[str, str]:
     )
     kept = {
         "README.md": README_LINE,
-        f"src/{package}/environment.py": PINS_EDIT,
+        f"src/{package}/model/environment.py": PINS_EDIT,
         f"src/{package}/features.py": FEATURES,
         "tests/test_features.py": "def test_ratio()",
     }
+    for grouped, anchor in OWNED_MODULES.items():
+        path = module(src, grouped)
+        if owned is not None and grouped not in owned:
+            continue
+        if path.is_file() and path.read_text().count(anchor) == 1:
+            replace_once(path, anchor, "\n" + OWNER_COMMENT + anchor[1:])
+            kept[f"src/{package}/{grouped}"] = OWNER_COMMENT + anchor[1:]
     for loader in (src / "pyfunc_model.py", src / "loader.py"):
         if loader.is_file() and "def _load_pyfunc(" in loader.read_text():
             replace_once(loader, LOADER_DOC, LOADER_EDIT)
@@ -249,7 +276,10 @@ def copy_edit_update(
         if question in now:
             now[question] = instead.get(now[question], now[question])
     fresh = render(template, root / "fresh", now, current)
-    edit_as_owner(fresh)
+    package = package_name(fresh)
+    edit_as_owner(
+        fresh, {name for name in OWNED_MODULES if f"src/{package}/{name}" in kept}
+    )
     return Updated(project, fresh, kept, refused)
 
 
@@ -310,7 +340,7 @@ def expected_files(fresh: Path, version: str) -> dict[str, str]:
 def with_old_champions_scorable(found: dict[str, str], package: str) -> None:
     """0.3.0: a project updated from before 0.3 may have a champion logged with
     `_scores`, so its champion_scores.py falls back to it; a fresh one does not."""
-    name = f"{package}/champion_scores.py"
+    name = f"{package}/registry/champion_scores.py"
     found[name] = OLD_CHAMPIONS.with_fallback(found[name])
 
 
@@ -346,11 +376,15 @@ def leftovers(project: Path) -> list[str]:
     ]
 
 
+#: The current tree's version as Copier reads it: commits after the latest
+#: release's tag are its post-releases.
+CURRENT = Version(f"{VERSIONS[-1]}.post1")
+
+
 def crosses(version: str, migration: Version) -> bool:
     """Whether an update from `version` to the current tree runs `migration`
-    (Copier runs those above the project's version up to the latest release's
-    tag, which the current tree is a commit after)."""
-    return Version(version) < migration <= Version(VERSIONS[-1])
+    (Copier runs those above the project's version up to the current tree's)."""
+    return Version(version) < migration <= CURRENT
 
 
 def crosses_a_migration(version: str) -> bool:
@@ -478,3 +512,48 @@ def test_answer_sets_cover_every_choice_of_each_release(
             answer = answers.get(question, default)
             given |= set(answer) if isinstance(answer, list) else {answer}
         assert given == set(allowed), f"{release['version']}: {question}"
+
+
+#: Predicts rows of the default dataset with a logged model, in a process that
+#: imported the installed package's model part first (as a service using the
+#: package would); prints where that part came from, then the predictions.
+PREDICT_AFTER_IMPORT = """
+import importlib, sys
+import mlflow, pandas as pd
+from sklearn.datasets import load_breast_cancer
+part = importlib.import_module(sys.argv[2] + ".model")
+print(part.__file__)
+rows = load_breast_cancer(as_frame=True).data.head(20)
+print(pd.DataFrame(mlflow.pyfunc.load_model(sys.argv[1]).predict(rows)).to_json())
+"""
+
+
+@pytest.mark.parametrize(
+    "packaging", ["models_from_code", "artifacts", "loader_module", "flavor"]
+)
+def test_a_model_logged_at_the_latest_release_predicts_the_same_after_the_update(
+    template_git: tuple[Path, str], tmp_path: Path, packaging: str
+) -> None:
+    clone, current = template_git
+    version = f"v{VERSIONS[-1]}"
+    project = render(clone, tmp_path / "project", {"packaging": packaging}, version)
+    init_repo(project)
+    commit_all(project, f"generated from {version}")
+    work = tmp_path / "work"
+    work.mkdir()
+    env = project_env(project, MLFLOW_TRACKING_URI=f"sqlite:///{work}/mlflow.db")
+    package = package_name(project)
+    trained = run(
+        [PYTHON, "-m", f"{package}.train", "--registered-model-name", ""],
+        cwd=work,
+        env=env,
+    )
+    uri = trained.stdout.strip().splitlines()[-1]
+    command = [PYTHON, "-c", PREDICT_AFTER_IMPORT, uri, package]
+    before = run(command, cwd=work, env=env).stdout.splitlines()
+    update(project, current, trust=True)
+    after = run(command, cwd=work, env=env).stdout.splitlines()
+    src = project / "src" / package
+    assert before[0] == str(src / "model.py")
+    assert after[0] == str(src / "model" / "__init__.py")
+    assert after[1] == before[1]

@@ -103,7 +103,7 @@ def test_v2_serving_exactly_where_mlserver_installs(project: Path) -> None:
     package = project / "src" / package_name(project)
     for path in (
         package / "kserve.py",
-        package / "mlserver_runtime.py",
+        package / "serving" / "mlserver_runtime.py",
         project / "tests" / "test_kserve.py",
     ):
         assert path.is_file() == supported, path

@@ -43,7 +43,7 @@ def test_team_preset_sets_the_team_defaults(template_dir: Path, tmp_path: Path) 
     assert 'DEFAULT_REGISTERED_MODEL_NAME = "fraud.card_risk"' in train
     assert (
         "import lightgbm"
-        in (project / "src" / "card_risk" / "estimator.py").read_text()
+        in (project / "src" / "card_risk" / "model" / "estimator.py").read_text()
     )
 
 

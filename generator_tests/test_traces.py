@@ -81,7 +81,11 @@ def check_files(
 
 
 def rendered_files(root: Path) -> list[Path]:
-    return sorted(path for path in root.rglob("*") if path.is_file())
+    return sorted(
+        path
+        for path in root.rglob("*")
+        if path.is_file() and "__pycache__" not in path.parts
+    )
 
 
 # --- a. Blank lines inside brackets and lists --------------------------------

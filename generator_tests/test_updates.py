@@ -16,10 +16,10 @@ import pandas as pd
 import pytest
 import yaml
 from helpers import (
-    QUICK_SUITE,
     NEW_DOCSTRING,
     OLD_DOCSTRING,
     PYTHON,
+    QUICK_SUITE,
     README_ADDITION,
     REPO,
     commit_all,
@@ -176,7 +176,8 @@ def test_reanswering_predict_output_renders_the_new_choice(
     project = generate("v0.3.0")
     kept = edit_as_owner(project)
     update(project, "v0.3.0", predict_output="label")
-    model = (project / "src" / package_name(project) / "model.py").read_text()
+    package = project / "src" / package_name(project)
+    model = (package / "model" / "predictor.py").read_text()
     assert "Return the most likely class label" in model
     assert "def _probabilities" not in model
     assert answers_of(project)["predict_output"] == "label"
@@ -196,7 +197,7 @@ def test_changing_packaging_removes_files_only_the_old_choice_needed(
     assert "def _load_pyfunc(" in (package / "loader.py").read_text()
     assert (
         f'loader_module="{package.name}.loader"'
-        in (package / "logged_model.py").read_text()
+        in (package / "making" / "logged_model.py").read_text()
     )
     for path, expected in kept.items():
         assert expected in (project / path).read_text(), path
@@ -233,7 +234,7 @@ def test_migration_carries_an_edited_loader_across_the_rename(
     assert "(team edit)" in loader
     assert (
         f'loader_module="{package.name}.loader"'
-        in (package / "logged_model.py").read_text()
+        in (package / "making" / "logged_model.py").read_text()
     )
     assert conflict_markers(project) == []
     run_project_tests(project, *QUICK_SUITE)
@@ -254,7 +255,7 @@ def test_migration_keeps_champions_of_older_versions_scorable(
     across 0.3.0 scores such a champion; a fresh project carries no fallback."""
     project = generate("v0.2.0")
     package = project / "src" / package_name(project)
-    scorer = package / "champion_scores.py"
+    scorer = package / "registry" / "champion_scores.py"
     assert "._scores" not in scorer.read_text()
     scorer.write_text(scorer.read_text().replace("in a process of its own", OWNED))
     commit_all(project, "owner edits the champion scorer's docstring")
@@ -278,7 +279,7 @@ def test_migration_keeps_champions_of_older_versions_scorable(
         cwd=work,
         env=env,
     )
-    logged = list(work.rglob("model.py"))
+    logged = list(work.rglob("predictor.py"))
     assert logged, "the model's code is logged with it"
     for model_py in logged:
         old = model_py.read_text().replace("def scores(", "def _scores(")

@@ -45,7 +45,11 @@ def main(stage: str) -> None:
     if stage == "before":
         return
     answers = yaml.safe_load(Path(ANSWERS_FILE).read_text())
-    scorer = Path("src") / answers["package_name"] / "champion_scores.py"
+    package = Path("src") / answers["package_name"]
+    # Where 0.4.0's layout keeps it, else where 0.3.0 did.
+    scorer = package / "registry" / "champion_scores.py"
+    if not scorer.is_file():
+        scorer = package / "champion_scores.py"
     if not scorer.is_file():
         return
     text = scorer.read_text()

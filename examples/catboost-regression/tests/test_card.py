@@ -11,7 +11,9 @@ import pandas as pd
 import pytest
 from mlflow import MlflowClient
 
-from claim_cost import card, lineage, promotion, train
+from claim_cost import card, train
+from claim_cost.making import lineage
+from claim_cost.registry import promotion
 
 #: Every lineage fact, each with a value.
 FACTS = {
@@ -53,7 +55,7 @@ def test_a_trained_model_carries_its_lineage_and_card(mixed_logged_uri: str) -> 
     run = mlflow.get_run(info.run_id)
     assert run.data.tags["lineage.made_by"] == "train"
     text = mlflow.artifacts.load_text(f"{run.info.artifact_uri}/{card.CARD_ARTIFACT}")
-    assert text.splitlines()[0] == f"# {lineage.__package__} model {info.model_id}"
+    assert text.splitlines()[0] == f"# {card.__package__} model {info.model_id}"
     assert [line for line in text.splitlines() if line.startswith("## ")] == SECTIONS
     rows = {line.split(" | ")[0][2:]: line for line in text.splitlines() if "|" in line}
     assert rows["is member"].startswith("| is member | boolean | required | 1")
@@ -202,7 +204,7 @@ def test_an_installed_package_names_no_other_repositorys_commit(
     installed = tmp_path / ".venv" / "lib" / "python3.11" / "site-packages" / "pkg"
     installed.mkdir(parents=True)
     assert lineage.project_dir(installed) is None
-    package = Path(lineage.__file__).resolve().parent
+    package = Path(lineage.__file__).resolve().parents[1]
     assert lineage.project_dir(package) == lineage.PROJECT_DIR
     assert (lineage.PROJECT_DIR / "pyproject.toml").is_file()
 

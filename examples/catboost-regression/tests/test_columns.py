@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from claim_cost import columns
+from claim_cost.making import columns
 from claim_cost.model import Model
-from claim_cost.preprocessing import (
+from claim_cost.model.preprocessing import (
     Preprocessor,
     kinds_of,
 )

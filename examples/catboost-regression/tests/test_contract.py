@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
 from claim_cost.model import Model
-from claim_cost.preprocessing import Preprocessor
+from claim_cost.model.preprocessing import Preprocessor
 from claim_cost.train import fit_model
 
 #: Ways a client may send a numeric column; integer dtypes need whole numbers.

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from claim_cost import drift, score
-from claim_cost.logged_model import log_model
+from claim_cost import score
+from claim_cost.making.logged_model import log_model
 from claim_cost.model import Model
-from claim_cost.preprocessing import to_numbers
-from claim_cost.scoring import ScoringError
+from claim_cost.model.preprocessing import to_numbers
+from claim_cost.scoring import drift
+from claim_cost.scoring.files import ScoringError
 from claim_cost.train import fit_model, model_signature
 
 

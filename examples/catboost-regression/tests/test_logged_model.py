@@ -13,10 +13,14 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from claim_cost.environment import DISTRIBUTIONS
-from claim_cost.logged_model import unwrap
+from claim_cost.making.logged_model import unwrap
 from claim_cost.model import METHODS, Model
-from claim_cost.promotion import CHAMPION_ALIAS
+from claim_cost.model.environment import (
+    DISTRIBUTIONS,
+    PACKAGE_DIR,
+    PREDICTION_CODE,
+)
+from claim_cost.registry.promotion import CHAMPION_ALIAS
 from claim_cost.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
     load_data,
@@ -134,6 +138,24 @@ def test_requirements_pin_the_installed_versions(cli_model_dir: Path) -> None:
     requirements = (cli_model_dir / "requirements.txt").read_text().splitlines()
     for name in DISTRIBUTIONS:
         assert f"{name}=={version(name)}" in requirements
+
+
+def test_the_logged_code_is_the_prediction_part_alone(cli_model_dir: Path) -> None:
+    code = cli_model_dir / "code" / PACKAGE_DIR.name
+    logged = {
+        str(path.relative_to(code))
+        for path in code.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    package = {str(path.relative_to(PACKAGE_DIR)) for path in PACKAGE_DIR.rglob("*.py")}
+    assert logged == {
+        name
+        for name in package
+        if name in PREDICTION_CODE or name.split("/")[0] in PREDICTION_CODE
+    }
+    assert {"pyfunc_model.py", "model/predictor.py", "model/estimator.py"} <= logged
+    assert not {"train.py", "wrap.py", "score.py", "card.py"} & logged
+    assert not any(name.startswith(("making/", "scoring/")) for name in logged)
 
 
 def test_cli_registers_the_model_as_champion(

@@ -5,8 +5,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from claim_cost import estimator
-from claim_cost.model import METHODS, Model
+from claim_cost.model import METHODS, Model, estimator
 
 
 def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:

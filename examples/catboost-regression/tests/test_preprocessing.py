@@ -9,7 +9,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from claim_cost.model import Model
-from claim_cost.preprocessing import Preprocessor
+from claim_cost.model.preprocessing import Preprocessor
 from claim_cost.train import DataError, fit_model
 
 

@@ -15,10 +15,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
-from claim_cost import promotion
-from claim_cost.evaluation import metrics
+from claim_cost.making.evaluation import metrics
 from claim_cost.model import Model
-from claim_cost.promotion import (
+from claim_cost.registry import promotion
+from claim_cost.registry.promotion import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FLOOR,
@@ -29,7 +29,7 @@ from claim_cost.promotion import (
     improvement,
     promote,
 )
-from claim_cost.promotion_lock import (
+from claim_cost.registry.promotion_lock import (
     OWNER_TAG,
     lock_name,
     promotion_lock,

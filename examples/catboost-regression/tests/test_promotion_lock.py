@@ -7,7 +7,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from claim_cost import promotion_lock
+from claim_cost.registry import promotion_lock
 
 pytestmark = pytest.mark.registry
 

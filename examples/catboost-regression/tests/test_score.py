@@ -13,20 +13,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from claim_cost.drift import DriftMonitor
-from claim_cost.local_scoring import (
+from claim_cost.making.logged_model import unwrap
+from claim_cost.model import METHODS, Model
+from claim_cost.score import main
+from claim_cost.scoring.drift import DriftMonitor
+from claim_cost.scoring.files import (
+    ScoringError,
+    local_path,
+    replace,
+)
+from claim_cost.scoring.local_scoring import (
     AtomicWriter,
     progress_bar,
     score_batches,
     score_local,
-)
-from claim_cost.logged_model import unwrap
-from claim_cost.model import METHODS, Model
-from claim_cost.score import main
-from claim_cost.scoring import (
-    ScoringError,
-    local_path,
-    replace,
 )
 
 

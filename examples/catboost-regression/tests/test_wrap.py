@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from claim_cost.drift import DriftMonitor
-from claim_cost.logged_model import unwrap
+from claim_cost.making.logged_model import unwrap
+from claim_cost.scoring.drift import DriftMonitor
 from claim_cost.wrap import WrapError, main, wrap
 
 #: The notebook's category order: not alphabetical, not by frequency.

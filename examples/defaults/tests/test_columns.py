@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from my_model import columns
+from my_model.making import columns
 from my_model.model import Model
-from my_model.preprocessing import (
+from my_model.model.preprocessing import (
     Preprocessor,
     kinds_of,
 )

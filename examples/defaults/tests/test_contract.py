@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
 from my_model.model import Model
-from my_model.preprocessing import Preprocessor
+from my_model.model.preprocessing import Preprocessor
 from my_model.train import fit_model
 
 #: Ways a client may send a numeric column; integer dtypes need whole numbers.

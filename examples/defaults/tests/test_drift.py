@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from my_model import drift, score
-from my_model.logged_model import log_model
+from my_model import score
+from my_model.making.logged_model import log_model
 from my_model.model import Model
-from my_model.preprocessing import to_numbers
-from my_model.scoring import ScoringError
+from my_model.model.preprocessing import to_numbers
+from my_model.scoring import drift
+from my_model.scoring.files import ScoringError
 from my_model.train import fit_model, model_signature
 
 

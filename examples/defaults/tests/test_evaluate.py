@@ -19,12 +19,12 @@ from mlflow.exceptions import MlflowException
 from mlflow.metrics import MetricValue
 from mlflow.models.evaluation import EvaluationDataset, make_metric
 
-from my_model import evaluator
-from my_model.evaluator import (
+from my_model.making import evaluator
+from my_model.making.evaluator import (
     Evaluator,
     other_package_evaluator,
 )
-from my_model.promotion import PROMOTION_METRIC
+from my_model.registry.promotion import PROMOTION_METRIC
 from my_model.train import DEFAULT_EXPERIMENT
 
 #: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the
@@ -137,12 +137,12 @@ def test_evaluate_refuses_a_version_logged_by_other_prediction_code(
     splits: tuple[pd.DataFrame, pd.DataFrame, pd.Series, pd.Series],
     tmp_path: Path,
 ) -> None:
-    # The project changed model.py since the version was logged: the installed
+    # The project changed the model since the version was logged: the installed
     # code, which the evaluator imports first, would score it.
     edited = tmp_path / "edited"
-    package = Path(evaluator.__file__).parent
+    package = Path(evaluator.__file__).parents[1]
     shutil.copytree(package, edited / package.name)
-    with (edited / package.name / "model.py").open("a") as model:
+    with (edited / package.name / "model" / "predictor.py").open("a") as model:
         model.write("# edited since the version was logged\n")
     _, features, _, target = splits
     data = tmp_path / "held out.parquet"
@@ -159,7 +159,7 @@ def test_evaluate_refuses_a_version_logged_by_other_prediction_code(
         timeout=300,
     )
     assert result.returncode != 0
-    assert "the model's logged model.py differ from the installed" in result.stderr
+    assert "logged model/predictor.py differ from the installed" in result.stderr
 
 
 def test_a_model_of_another_package_of_the_template_goes_to_its_evaluator(

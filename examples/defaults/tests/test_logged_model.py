@@ -14,10 +14,14 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from my_model.environment import DISTRIBUTIONS
-from my_model.logged_model import unwrap
+from my_model.making.logged_model import unwrap
 from my_model.model import METHODS, Model
-from my_model.promotion import CHAMPION_ALIAS
+from my_model.model.environment import (
+    DISTRIBUTIONS,
+    PACKAGE_DIR,
+    PREDICTION_CODE,
+)
+from my_model.registry.promotion import CHAMPION_ALIAS
 from my_model.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
     load_data,
@@ -124,6 +128,24 @@ def test_requirements_pin_the_installed_versions(cli_model_dir: Path) -> None:
     requirements = (cli_model_dir / "requirements.txt").read_text().splitlines()
     for name in DISTRIBUTIONS:
         assert f"{name}=={version(name)}" in requirements
+
+
+def test_the_logged_code_is_the_prediction_part_alone(cli_model_dir: Path) -> None:
+    code = cli_model_dir / "code" / PACKAGE_DIR.name
+    logged = {
+        str(path.relative_to(code))
+        for path in code.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    package = {str(path.relative_to(PACKAGE_DIR)) for path in PACKAGE_DIR.rglob("*.py")}
+    assert logged == {
+        name
+        for name in package
+        if name in PREDICTION_CODE or name.split("/")[0] in PREDICTION_CODE
+    }
+    assert {"pyfunc_model.py", "model/predictor.py", "model/estimator.py"} <= logged
+    assert not {"train.py", "wrap.py", "score.py", "card.py"} & logged
+    assert not any(name.startswith(("making/", "scoring/")) for name in logged)
 
 
 def test_logged_model_holds_no_pickle(cli_model_dir: Path) -> None:

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from my_model import estimator
-from my_model.model import METHODS, Model
+from my_model.model import METHODS, Model, estimator
 from my_model.train import fit_model, load_data
 
 

@@ -9,7 +9,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from my_model.model import Model
-from my_model.preprocessing import Preprocessor
+from my_model.model.preprocessing import Preprocessor
 from my_model.train import DataError, fit_model
 
 

@@ -15,10 +15,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
-from my_model import promotion
-from my_model.evaluation import metrics
+from my_model.making.evaluation import metrics
 from my_model.model import Model
-from my_model.promotion import (
+from my_model.registry import promotion
+from my_model.registry.promotion import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FLOOR,
@@ -29,7 +29,7 @@ from my_model.promotion import (
     improvement,
     promote,
 )
-from my_model.promotion_lock import (
+from my_model.registry.promotion_lock import (
     OWNER_TAG,
     lock_name,
     promotion_lock,

@@ -7,7 +7,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from my_model import promotion_lock
+from my_model.registry import promotion_lock
 
 pytestmark = pytest.mark.registry
 

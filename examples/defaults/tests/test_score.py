@@ -13,20 +13,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from my_model.drift import DriftMonitor
-from my_model.local_scoring import (
+from my_model.making.logged_model import unwrap
+from my_model.model import METHODS, Model
+from my_model.score import main
+from my_model.scoring.drift import DriftMonitor
+from my_model.scoring.files import (
+    ScoringError,
+    local_path,
+    replace,
+)
+from my_model.scoring.local_scoring import (
     AtomicWriter,
     progress_bar,
     score_batches,
     score_local,
-)
-from my_model.logged_model import unwrap
-from my_model.model import METHODS, Model
-from my_model.score import main
-from my_model.scoring import (
-    ScoringError,
-    local_path,
-    replace,
 )
 
 

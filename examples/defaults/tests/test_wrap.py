@@ -13,8 +13,8 @@ from mlflow.exceptions import MlflowException
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
 
-from my_model.drift import DriftMonitor
-from my_model.logged_model import unwrap
+from my_model.making.logged_model import unwrap
+from my_model.scoring.drift import DriftMonitor
 from my_model.wrap import WrapError, main, wrap
 
 #: The notebook's category order: not alphabetical, not by frequency.

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from wine_grade import columns
+from wine_grade.making import columns
 from wine_grade.model import Model
-from wine_grade.preprocessing import (
+from wine_grade.model.preprocessing import (
     Preprocessor,
     kinds_of,
 )

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
 from wine_grade.model import Model
-from wine_grade.preprocessing import Preprocessor
+from wine_grade.model.preprocessing import Preprocessor
 from wine_grade.train import fit_model
 
 #: Ways a client may send a numeric column; integer dtypes need whole numbers.

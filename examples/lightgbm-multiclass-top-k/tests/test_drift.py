@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from wine_grade import drift, score
-from wine_grade.logged_model import log_model
+from wine_grade import score
+from wine_grade.making.logged_model import log_model
 from wine_grade.model import Model
-from wine_grade.preprocessing import to_numbers
-from wine_grade.scoring import ScoringError
+from wine_grade.model.preprocessing import to_numbers
+from wine_grade.scoring import drift
+from wine_grade.scoring.files import ScoringError
 from wine_grade.train import fit_model, model_signature
 
 

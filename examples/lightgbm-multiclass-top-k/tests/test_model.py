@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from wine_grade import estimator
-from wine_grade.model import METHODS, Model
+from wine_grade.model import METHODS, Model, estimator
 from wine_grade.train import fit_model, load_data
 
 

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from wine_grade import estimator
-from wine_grade.model import Model
-from wine_grade.preprocessing import Preprocessor
+from wine_grade.model import Model, estimator
+from wine_grade.model.preprocessing import Preprocessor
 from wine_grade.train import DataError, fit_model
 
 

@@ -15,10 +15,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
-from wine_grade import promotion
-from wine_grade.evaluation import metrics
+from wine_grade.making.evaluation import metrics
 from wine_grade.model import Model
-from wine_grade.promotion import (
+from wine_grade.registry import promotion
+from wine_grade.registry.promotion import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FLOOR,
@@ -29,7 +29,7 @@ from wine_grade.promotion import (
     improvement,
     promote,
 )
-from wine_grade.promotion_lock import (
+from wine_grade.registry.promotion_lock import (
     OWNER_TAG,
     lock_name,
     promotion_lock,

@@ -7,7 +7,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from wine_grade import promotion_lock
+from wine_grade.registry import promotion_lock
 
 pytestmark = pytest.mark.registry
 

@@ -13,20 +13,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from wine_grade.drift import DriftMonitor
-from wine_grade.local_scoring import (
+from wine_grade.making.logged_model import unwrap
+from wine_grade.model import METHODS, Model
+from wine_grade.score import main
+from wine_grade.scoring.drift import DriftMonitor
+from wine_grade.scoring.files import (
+    ScoringError,
+    local_path,
+    replace,
+)
+from wine_grade.scoring.local_scoring import (
     AtomicWriter,
     progress_bar,
     score_batches,
     score_local,
-)
-from wine_grade.logged_model import unwrap
-from wine_grade.model import METHODS, Model
-from wine_grade.score import main
-from wine_grade.scoring import (
-    ScoringError,
-    local_path,
-    replace,
 )
 
 

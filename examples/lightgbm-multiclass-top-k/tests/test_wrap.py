@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from wine_grade.drift import DriftMonitor
-from wine_grade.logged_model import unwrap
+from wine_grade.making.logged_model import unwrap
+from wine_grade.scoring.drift import DriftMonitor
 from wine_grade.wrap import WrapError, main, wrap
 
 #: The notebook's category order: not alphabetical, not by frequency.

@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from churn_risk import columns
+from churn_risk.making import columns
 from churn_risk.model import Model
-from churn_risk.preprocessing import (
+from churn_risk.model.preprocessing import (
     Preprocessor,
     kinds_of,
 )

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from mlflow.exceptions import MlflowException
 
 from churn_risk.model import Model
-from churn_risk.preprocessing import Preprocessor
+from churn_risk.model.preprocessing import Preprocessor
 from churn_risk.train import fit_model
 
 #: Ways a client may send a numeric column; integer dtypes need whole numbers.

@@ -9,11 +9,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from churn_risk import drift, score
-from churn_risk.logged_model import log_model
+from churn_risk import score
+from churn_risk.making.logged_model import log_model
 from churn_risk.model import Model
-from churn_risk.preprocessing import to_numbers
-from churn_risk.scoring import ScoringError
+from churn_risk.model.preprocessing import to_numbers
+from churn_risk.scoring import drift
+from churn_risk.scoring.files import ScoringError
 from churn_risk.train import fit_model, model_signature
 
 

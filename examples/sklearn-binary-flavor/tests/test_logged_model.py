@@ -15,10 +15,14 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 import churn_risk
-from churn_risk.environment import DISTRIBUTIONS
-from churn_risk.logged_model import unwrap
+from churn_risk.making.logged_model import unwrap
 from churn_risk.model import METHODS, Model
-from churn_risk.promotion import CHAMPION_ALIAS
+from churn_risk.model.environment import (
+    DISTRIBUTIONS,
+    PACKAGE_DIR,
+    PREDICTION_CODE,
+)
+from churn_risk.registry.promotion import CHAMPION_ALIAS
 from churn_risk.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
     load_data,
@@ -125,6 +129,24 @@ def test_requirements_pin_the_installed_versions(cli_model_dir: Path) -> None:
     requirements = (cli_model_dir / "requirements.txt").read_text().splitlines()
     for name in DISTRIBUTIONS:
         assert f"{name}=={version(name)}" in requirements
+
+
+def test_the_logged_code_is_the_prediction_part_alone(cli_model_dir: Path) -> None:
+    code = cli_model_dir / "code" / PACKAGE_DIR.name
+    logged = {
+        str(path.relative_to(code))
+        for path in code.rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    package = {str(path.relative_to(PACKAGE_DIR)) for path in PACKAGE_DIR.rglob("*.py")}
+    assert logged == {
+        name
+        for name in package
+        if name in PREDICTION_CODE or name.split("/")[0] in PREDICTION_CODE
+    }
+    assert {"flavor.py", "model/predictor.py", "model/estimator.py"} <= logged
+    assert not {"train.py", "wrap.py", "score.py", "card.py"} & logged
+    assert not any(name.startswith(("making/", "scoring/")) for name in logged)
 
 
 def test_logged_model_holds_no_pickle(cli_model_dir: Path) -> None:
@@ -394,7 +416,7 @@ def test_mlmodel_lists_the_flavor_beside_python_function(cli_model_dir: Path) ->
     flavors = mlflow.models.Model.load(cli_model_dir).flavors
     flavor = flavors[churn_risk.FLAVOR_NAME]
     assert flavor["package_version"] == churn_risk.__version__
-    assert flavor["model_file"] == churn_risk.estimator.MODEL_FILE
+    assert flavor["model_file"] == churn_risk.model.estimator.MODEL_FILE
     data = cli_model_dir / flavor["data"]
     assert (data / flavor["model_file"]).is_file()
     assert (data / flavor["preprocessing_file"]).is_file()

@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
-from churn_risk import estimator
-from churn_risk.model import METHODS, Model
+from churn_risk.model import METHODS, Model, estimator
 from churn_risk.train import fit_model, load_data
 
 

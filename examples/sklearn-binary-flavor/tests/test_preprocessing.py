@@ -9,7 +9,7 @@ import pytest
 from mlflow.exceptions import MlflowException
 
 from churn_risk.model import Model
-from churn_risk.preprocessing import Preprocessor
+from churn_risk.model.preprocessing import Preprocessor
 from churn_risk.train import DataError, fit_model
 
 

@@ -15,10 +15,10 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
-from churn_risk import promotion
-from churn_risk.evaluation import metrics
+from churn_risk.making.evaluation import metrics
 from churn_risk.model import Model
-from churn_risk.promotion import (
+from churn_risk.registry import promotion
+from churn_risk.registry.promotion import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FLOOR,
@@ -29,7 +29,7 @@ from churn_risk.promotion import (
     improvement,
     promote,
 )
-from churn_risk.promotion_lock import (
+from churn_risk.registry.promotion_lock import (
     OWNER_TAG,
     lock_name,
     promotion_lock,

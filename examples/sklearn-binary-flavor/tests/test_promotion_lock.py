@@ -7,7 +7,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from churn_risk import promotion_lock
+from churn_risk.registry import promotion_lock
 
 pytestmark = pytest.mark.registry
 

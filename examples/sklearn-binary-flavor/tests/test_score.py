@@ -13,20 +13,20 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from churn_risk.drift import DriftMonitor
-from churn_risk.local_scoring import (
+from churn_risk.making.logged_model import unwrap
+from churn_risk.model import METHODS, Model
+from churn_risk.score import main
+from churn_risk.scoring.drift import DriftMonitor
+from churn_risk.scoring.files import (
+    ScoringError,
+    local_path,
+    replace,
+)
+from churn_risk.scoring.local_scoring import (
     AtomicWriter,
     progress_bar,
     score_batches,
     score_local,
-)
-from churn_risk.logged_model import unwrap
-from churn_risk.model import METHODS, Model
-from churn_risk.score import main
-from churn_risk.scoring import (
-    ScoringError,
-    local_path,
-    replace,
 )
 
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pyarrow.parquet as pq
 import test_score
 
-from churn_risk.spark_scoring import score_spark
+from churn_risk.scoring.spark_scoring import score_spark
 
 #: test_score's fixtures and kept columns, shared.
 scoring_input = test_score.scoring_input

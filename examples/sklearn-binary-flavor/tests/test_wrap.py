@@ -19,9 +19,9 @@ from sklearn.ensemble import (
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
 
-from churn_risk import estimator
-from churn_risk.drift import DriftMonitor
-from churn_risk.logged_model import unwrap
+from churn_risk.making.logged_model import unwrap
+from churn_risk.model import estimator
+from churn_risk.scoring.drift import DriftMonitor
 from churn_risk.wrap import WrapError, main, wrap
 
 #: The notebook's category order: not alphabetical, not by frequency.

@@ -1,6 +1,6 @@
 """What the command-line tools print: one line per error, no download bars.
 
-`champion_scores.py` keeps a one-line version of its own: it runs as an
+`registry/champion_scores.py` keeps a one-line version of its own: it runs as an
 isolated script that must not import this package (see its docstring).
 """
 

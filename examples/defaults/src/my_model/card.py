@@ -23,10 +23,11 @@ from mlflow import MlflowClient
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
 
-from . import columns, drift, lineage
 from .errors import first_line, without_progress_bars
 from .kserve import DEFAULT_NAME, v2_request
+from .making import columns, lineage
 from .model import METHODS
+from .scoring import drift
 
 CARD_ARTIFACT = "model_card.md"
 #: Most characters of a version's description: MLflow's SQL stores (PostgreSQL,

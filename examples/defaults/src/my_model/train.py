@@ -9,8 +9,9 @@
 
 Tracking goes to MLFLOW_TRACKING_URI when set, otherwise to MLflow's default
 (a SQLite file in the working directory). A registered version is @challenger
-and becomes @champion as promotion.py decides. The last line printed is the URI
-of the logged model; a problem with the data is one line on stderr, exit 2.
+and becomes @champion as registry/promotion.py decides. The last line printed
+is the URI of the logged model; a problem with the data is one line on stderr,
+exit 2.
 """
 
 import argparse
@@ -27,12 +28,15 @@ from mlflow.models import ModelSignature, infer_signature
 from mlflow.models.model import ModelInfo
 from sklearn.datasets import load_breast_cancer
 
-from . import card, columns, drift, estimator, lineage, promotion, rows
+from . import card
 from .errors import first_line, without_progress_bars
-from .evaluation import log_evaluation
-from .logged_model import log_model
-from .model import Model
-from .preprocessing import Preprocessor, frequent_categories, kinds_of
+from .making import columns, lineage
+from .making.evaluation import log_evaluation
+from .making.logged_model import log_model
+from .model import Model, estimator
+from .model.preprocessing import Preprocessor, frequent_categories, kinds_of
+from .registry import promotion, rows
+from .scoring import drift
 
 DEFAULT_TARGET = "target"
 DEFAULT_EXPERIMENT = "my_model"

@@ -2,9 +2,8 @@
 
 from pathlib import Path
 
-from . import estimator
-from .model import Model
-from .preprocessing import PREPROCESSING_FILE
+from .model import Model, estimator
+from .model.preprocessing import PREPROCESSING_FILE
 
 
 class LoadedModel(Model):

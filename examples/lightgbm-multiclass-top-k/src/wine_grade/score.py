@@ -31,18 +31,18 @@ from pathlib import Path
 
 import mlflow
 
-from .drift import DriftError, DriftMonitor, DriftReport, place_beside, stem
 from .errors import without_progress_bars
-from .local_scoring import DEFAULT_BATCH_SIZE, local_files, score_batches
 from .model import METHODS
-from .scoring import (
+from .scoring.drift import DriftError, DriftMonitor, DriftReport, place_beside, stem
+from .scoring.files import (
     CSV_SUFFIXES,
     PARQUET_SUFFIXES,
     ScoringError,
     load_model,
     same_file,
 )
-from .spark_scoring import score_spark
+from .scoring.local_scoring import DEFAULT_BATCH_SIZE, local_files, score_batches
+from .scoring.spark_scoring import score_spark
 
 #: Experiment of the runs `--drift` logs (when MLFLOW_TRACKING_URI is set).
 DRIFT_EXPERIMENT = "wine_grade-drift"

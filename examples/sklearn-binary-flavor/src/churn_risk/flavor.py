@@ -19,13 +19,12 @@ from mlflow.models import ModelSignature
 from mlflow.models.model import ModelInfo
 from packaging.version import Version
 
-from . import estimator
-from .environment import pip_requirements as pinned_requirements
-from .model import Model
-from .preprocessing import PREPROCESSING_FILE
+from .model import Model, estimator
+from .model.environment import pip_requirements as pinned_requirements
+from .model.environment import prediction_code
+from .model.preprocessing import PREPROCESSING_FILE
 
 FLAVOR_NAME = "churn_risk"
-PACKAGE_DIR = Path(__file__).parent
 #: Where MLflow keeps the model files inside a saved model.
 DATA_PATH = "data/model"
 
@@ -42,7 +41,7 @@ def save_model(
 ) -> None:
     """Save `model` at `path` with this flavor and `python_function`.
 
-    The package's code is saved with it (`code_paths`, default: this package)
+    The package's code is saved with it (`code_paths`, default: its prediction part)
     and the requirements default to the pinned ones of `environment.py`.
     """
     mlflow_model = mlflow_model or MlflowModel()
@@ -61,7 +60,7 @@ def save_model(
             path,
             loader_module=f"{FLAVOR_NAME}.flavor",
             data_path=str(data_path),
-            code_paths=code_paths or [str(PACKAGE_DIR)],
+            code_paths=code_paths or [str(prediction_code(Path(directory) / "code"))],
             mlflow_model=mlflow_model,
             signature=signature,
             input_example=input_example,

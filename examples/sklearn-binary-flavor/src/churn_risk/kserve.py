@@ -39,7 +39,7 @@ DEFAULT_NAME = "churn_risk"
 RUNTIME_MODULE = "churn_risk_runtime"
 #: What model-settings.json and the manifest name as the implementation.
 RUNTIME_CLASS = f"{RUNTIME_MODULE}.Runtime"
-RUNTIME_SOURCE = Path(__file__).with_name("mlserver_runtime.py")
+RUNTIME_SOURCE = Path(__file__).parent / "serving" / "mlserver_runtime.py"
 #: The placeholder written when no --storage-uri is given.
 STORAGE_PLACEHOLDER = "s3://BUCKET/PATH"
 #: Where KServe mounts the folder.

@@ -31,12 +31,12 @@ import mlflow
 import pandas as pd
 from mlflow.models.model import ModelInfo
 
-from . import columns, drift, estimator, lineage, promotion
 from .errors import without_progress_bars
-from .evaluation import log_evaluation
-from .logged_model import log_model
-from .model import Model
-from .preprocessing import (
+from .making import columns, lineage
+from .making.evaluation import log_evaluation
+from .making.logged_model import log_model
+from .model import Model, estimator
+from .model.preprocessing import (
     Contract,
     InputError,
     Preprocessor,
@@ -46,6 +46,8 @@ from .preprocessing import (
     listed,
     to_numbers,
 )
+from .registry import promotion
+from .scoring import drift
 from .train import (
     DEFAULT_EXPERIMENT,
     DEFAULT_REGISTERED_MODEL_NAME,

@@ -1,0 +1,1 @@
+"""The registry: the promotion gate, its lock and scoring the champion."""

@@ -1,0 +1,1 @@
+"""Batch scoring: files in and out, the local and Spark engines, drift checks."""

@@ -1,0 +1,1 @@
+"""V2 serving: the MLServer runtime `kserve` deploys beside the model."""

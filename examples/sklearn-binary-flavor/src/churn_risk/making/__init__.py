@@ -1,0 +1,1 @@
+"""Making a model: evaluating it, its lineage and card, logging it to MLflow."""
