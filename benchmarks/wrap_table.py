@@ -100,7 +100,7 @@ from mlflow.exceptions import MlflowException
 
 package, framework, model_file, data = sys.argv[1:]
 wrap = importlib.import_module(f"{package}.wrap")
-unwrap = importlib.import_module(f"{package}.logged_model").unwrap
+unwrap = importlib.import_module(f"{package}.making.logged_model").unwrap
 colours = ["red", "green", "blue"]
 frame = pd.read_csv(data)
 features = frame.drop(columns="target").head(200)

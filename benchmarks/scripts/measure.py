@@ -50,9 +50,9 @@ class Fitted:
 
 def fit(package: str) -> Fitted:
     """Fit the project's estimator on its default data, as its `train` would."""
-    estimator = importlib.import_module(f"{package}.estimator")
+    estimator = importlib.import_module(f"{package}.model.estimator")
     train = importlib.import_module(f"{package}.train")
-    preprocessing = importlib.import_module(f"{package}.preprocessing")
+    preprocessing = importlib.import_module(f"{package}.model.preprocessing")
     model_module = importlib.import_module(f"{package}.model")
     features, target = train.load_data(None, "target")
     train_x, test_x, train_y, _ = train.split(features, target)
@@ -90,7 +90,7 @@ def native_flavor_options(framework: str, estimator: object) -> dict:
 
 def log_both(package: str, framework: str, fitted: Fitted) -> dict[str, str]:
     """Log the generated pyfunc and MLflow's flavor; their model URIs."""
-    logged_model = importlib.import_module(f"{package}.logged_model")
+    logged_model = importlib.import_module(f"{package}.making.logged_model")
     train = importlib.import_module(f"{package}.train")
     sample = fitted.sample
     mlflow.set_experiment("benchmark")
@@ -122,7 +122,7 @@ def wrapped_notebook_model(
     """Fit the project's estimator on a DataFrame as a notebook does, save it
     natively and wrap it with the project's `wrap`; return the notebook's
     estimator and the wrapped model, loaded."""
-    estimator = importlib.import_module(f"{package}.estimator")
+    estimator = importlib.import_module(f"{package}.model.estimator")
     wrap = importlib.import_module(f"{package}.wrap")
     notebook = estimator.build_estimator().fit(fitted.train_x, fitted.train_y)
     if framework == "xgboost":
@@ -195,7 +195,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
-    logged_model = importlib.import_module(f"{args.package}.logged_model")
+    logged_model = importlib.import_module(f"{args.package}.making.logged_model")
     fitted = fit(args.package)
     uris = log_both(args.package, args.framework, fitted)
     generated = mlflow.pyfunc.load_model(uris["generated"])

@@ -65,7 +65,7 @@ def main() -> None:
     parser.add_argument("generated", help="URI of the generated model")
     parser.add_argument("bodies", help="JSON file: row count -> request body")
     args = parser.parse_args()
-    logged_model = importlib.import_module(f"{args.package}.logged_model")
+    logged_model = importlib.import_module(f"{args.package}.making.logged_model")
     native = mlflow.pyfunc.load_model(args.native)
     generated = mlflow.pyfunc.load_model(args.generated)
     method = "predict_proba" if args.framework == "sklearn" else "predict"

@@ -71,9 +71,9 @@ def main() -> None:
     parser.add_argument("directory", type=Path)
     args = parser.parse_args()
     train = importlib.import_module(f"{args.package}.train")
-    local_scoring = importlib.import_module(f"{args.package}.local_scoring")
-    drift = importlib.import_module(f"{args.package}.drift")
-    unwrap = importlib.import_module(f"{args.package}.logged_model").unwrap
+    local_scoring = importlib.import_module(f"{args.package}.scoring.local_scoring")
+    drift = importlib.import_module(f"{args.package}.scoring.drift")
+    unwrap = importlib.import_module(f"{args.package}.making.logged_model").unwrap
 
     data = args.directory / "stores.csv"
     training_frame(args.task).to_csv(data, index=False)

@@ -120,7 +120,7 @@ def training_sets(
 def main(package: str, task: str) -> None:
     """Run the properties for the project's `package`."""
     train = importlib.import_module(f"{package}.train")
-    logged_model = importlib.import_module(f"{package}.logged_model")
+    logged_model = importlib.import_module(f"{package}.making.logged_model")
     contract = importlib.import_module("tests.test_contract")
     mlflow.set_tracking_uri(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
     mlflow.set_experiment("contract")

@@ -40,7 +40,7 @@ def main() -> None:
     parser.add_argument("folder", type=Path)
     args = parser.parse_args()
     kserve = importlib.import_module(f"{args.package}.kserve")
-    runtime_module = importlib.import_module(f"{args.package}.mlserver_runtime")
+    runtime_module = importlib.import_module(f"{args.package}.serving.mlserver_runtime")
     kserve.main(["--model-uri", args.model_uri, "--output", str(args.folder)])
     model_path = args.folder / kserve.DEFAULT_NAME / "model"
     settings = ModelSettings(
