@@ -335,9 +335,9 @@ def template_repo_at_versions(target: Path) -> Path:
     git(repo, "tag", "v0.3.0")
     readme = repo / "template/README.md.jinja"
     readme.write_text(readme.read_text() + README_ADDITION)
-    train = repo / "template/src/{{package_name}}/train.py.jinja"
-    assert OLD_DOCSTRING in train.read_text()
-    train.write_text(train.read_text().replace(OLD_DOCSTRING, NEW_DOCSTRING))
+    data = repo / "template/src/{{package_name}}/making/data.py.jinja"
+    assert OLD_DOCSTRING in data.read_text()
+    data.write_text(data.read_text().replace(OLD_DOCSTRING, NEW_DOCSTRING))
     (repo / "template/src/{{package_name}}/py.typed").write_text("")
     commit_and_tag(repo, "v0.3.1")
     return repo

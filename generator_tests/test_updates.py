@@ -104,7 +104,7 @@ def test_update_keeps_user_edits_and_brings_the_template_change(
         assert text in (project / path).read_text(), path
     package = package_name(project)
     assert README_ADDITION.strip() in (project / "README.md").read_text()
-    assert NEW_DOCSTRING in (project / f"src/{package}/train.py").read_text()
+    assert NEW_DOCSTRING in (project / f"src/{package}/making/data.py").read_text()
     assert (project / f"src/{package}/py.typed").is_file()
     assert answers_of(project)["_commit"] == "v0.3.1"
     assert conflict_markers(project) == []
@@ -155,14 +155,14 @@ def test_an_update_follows_the_readme_commands(
 def test_a_conflicting_edit_is_marked_inline(generate: Callable[..., Path]) -> None:
     project = generate("v0.3.0")
     kept = edit_as_owner(project)
-    train = project / "src" / package_name(project) / "train.py"
-    train.write_text(
-        train.read_text().replace(OLD_DOCSTRING, '"""Team reader of the data files."""')
+    data = project / "src" / package_name(project) / "making" / "data.py"
+    data.write_text(
+        data.read_text().replace(OLD_DOCSTRING, '"""Team reader of the data files."""')
     )
     commit_all(project, "owner rewrites a docstring the template also changes")
     update(project, "v0.3.1")
-    assert conflict_markers(project) == [str(train.relative_to(project))]
-    text = train.read_text()
+    assert conflict_markers(project) == [str(data.relative_to(project))]
+    text = data.read_text()
     assert '"""Team reader of the data files."""' in text
     assert NEW_DOCSTRING in text
     for path, expected in kept.items():

@@ -11,7 +11,10 @@ file as one deleted and one new, which would drop the owner's edits in it. So:
   owner's edits);
 - after it, it merges the owner's edits into the module at its new place the
   way Copier merges any file (`git merge-file`, Copier's conflict labels), so
-  the template's changes arrive too, and removes the old file.
+  the template's changes arrive too, and removes the old file. A module split
+  in parts (`preprocessing.py`, `drift.py`, `promotion.py`) takes the edits in
+  the part they merge into cleanly; edits spanning parts are marked as
+  conflicts in its first part, which the message names with the others.
 
 A project already grouped by role has none of the old files: nothing happens.
 
@@ -29,10 +32,16 @@ import copier
 import yaml
 
 ANSWERS_FILE = ".copier-answers.yml"
-#: Each module's place before 0.4.0 -> after, in the package folder.
-MOVES = {
+#: Each module's place before 0.4.0 -> after, in the package folder. A module
+#: split in parts lists them, the one that kept most of it first: the owner's
+#: edits go to the part they merge into cleanly, else to the first, marked.
+MOVES: dict[str, str | list[str]] = {
     "model.py": "model/predictor.py",
-    "preprocessing.py": "model/preprocessing.py",
+    "preprocessing.py": [
+        "model/preprocessing.py",
+        "model/kinds.py",
+        "model/contract.py",
+    ],
     "estimator.py": "model/estimator.py",
     "environment.py": "model/environment.py",
     "columns.py": "making/columns.py",
@@ -41,13 +50,17 @@ MOVES = {
     "lineage.py": "making/lineage.py",
     "logged_model.py": "making/logged_model.py",
     "rows.py": "registry/rows.py",
-    "promotion.py": "registry/promotion.py",
+    "promotion.py": ["registry/promotion.py", "registry/gate.py"],
     "promotion_lock.py": "registry/promotion_lock.py",
     "champion_scores.py": "registry/champion_scores.py",
     "scoring.py": "scoring/files.py",
     "local_scoring.py": "scoring/local_scoring.py",
     "spark_scoring.py": "scoring/spark_scoring.py",
-    "drift.py": "scoring/drift.py",
+    "drift.py": [
+        "scoring/drift/profile.py",
+        "scoring/drift/report.py",
+        "scoring/drift/monitor.py",
+    ],
     "mlserver_runtime.py": "serving/mlserver_runtime.py",
 }
 
@@ -95,30 +108,50 @@ def before(answers: dict, package: Path, stash: Path) -> None:
                 shutil.copy2(rendered / name, stash / "base" / name)
 
 
+def merged(owner: Path, base: Path, new: Path) -> tuple[str, bool]:
+    """The owner's edits (base -> owner) merged into `new`: text, and whether clean."""
+    with tempfile.TemporaryDirectory() as directory:
+        result = Path(directory) / new.name
+        shutil.copy2(owner, result)
+        status = subprocess.run(
+            ["git", "merge-file", "-L", "before updating", "-L", "last update"]
+            + ["-L", "after updating", str(result), str(base), str(new)],
+            check=False,
+        )
+        return result.read_text(), status.returncode == 0
+
+
 def after(package: Path, stash: Path) -> None:
     """Put each owner's module at its new place, merged with the new one."""
     owner_dir = stash / "owner"
     if not owner_dir.is_dir():
         return
     for owner in sorted(owner_dir.iterdir()):
-        old, new = package / owner.name, package / MOVES[owner.name]
+        old = package / owner.name
+        places = MOVES[owner.name]
+        parts = [
+            package / place
+            for place in ([places] if isinstance(places, str) else places)
+        ]
         base = stash / "base" / owner.name
         old.unlink(missing_ok=True)
         if base.is_file() and filecmp.cmp(owner, base, shallow=False):
-            continue  # not edited: the new template's module stands
-        if new.is_file() and base.is_file():
-            theirs = stash / "new.py"
-            shutil.copy2(new, theirs)
-            shutil.copy2(owner, new)
-            subprocess.run(
-                ["git", "merge-file", "-L", "before updating", "-L", "last update"]
-                + ["-L", "after updating", str(new), str(base), str(theirs)],
-                check=False,
-            )
-        else:
-            new.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(owner, new)
-        print(f"migration 0.4.0: {old} is now {new}, with your edits")
+            continue  # not edited: the new template's modules stand
+        present = [part for part in parts if part.is_file()]
+        if not base.is_file() or not present:
+            parts[0].parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(owner, parts[0])
+            print(f"migration 0.4.0: {old} is now {parts[0]}, as you left it")
+            continue
+        results = {part: merged(owner, base, part) for part in present}
+        clean = [part for part in present if results[part][1]]
+        target = clean[0] if clean else present[0]
+        target.write_text(results[target][0])
+        note = "" if clean else " (conflicts marked)"
+        rest = [str(part) for part in parts if part != target]
+        if rest:
+            note += f"; the rest of that module is now in {', '.join(rest)}"
+        print(f"migration 0.4.0: your edits in {old} are now in {target}{note}")
     shutil.rmtree(stash)
 
 

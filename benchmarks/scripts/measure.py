@@ -54,7 +54,8 @@ def fit(package: str) -> Fitted:
     train = importlib.import_module(f"{package}.train")
     preprocessing = importlib.import_module(f"{package}.model.preprocessing")
     model_module = importlib.import_module(f"{package}.model")
-    features, target = train.load_data(None, "target")
+    data = importlib.import_module(f"{package}.making.data")
+    features, target = data.load_data(None, "target")
     train_x, test_x, train_y, _ = train.split(features, target)
     preprocessor = preprocessing.Preprocessor.fit(
         train_x, train_y, max_categories=estimator.MAX_CATEGORIES
@@ -91,11 +92,11 @@ def native_flavor_options(framework: str, estimator: object) -> dict:
 def log_both(package: str, framework: str, fitted: Fitted) -> dict[str, str]:
     """Log the generated pyfunc and MLflow's flavor; their model URIs."""
     logged_model = importlib.import_module(f"{package}.making.logged_model")
-    train = importlib.import_module(f"{package}.train")
+    pipeline = importlib.import_module(f"{package}.making.pipeline")
     sample = fitted.sample
     mlflow.set_experiment("benchmark")
     with mlflow.start_run():
-        signature = train.model_signature(fitted.model, sample.head(100))
+        signature = pipeline.model_signature(fitted.model, sample.head(100))
         generated_info = logged_model.log_model(
             fitted.model,
             signature=signature,

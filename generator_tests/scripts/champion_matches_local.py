@@ -30,7 +30,8 @@ def main() -> None:
     assert version.status == "READY", version
     assert version.source == args.uri, (version.source, args.uri)
     champion = mlflow.pyfunc.load_model(f"models:/{args.name}@champion")
-    train_x, test_x, train_y, _ = train.split(*train.load_data(None, "target"))
+    data = importlib.import_module(f"{args.package}.making.data")
+    train_x, test_x, train_y, _ = train.split(*data.load_data(None, "target"))
     local = train.fit_model(train_x, train_y)
     pd.testing.assert_frame_equal(champion.predict(test_x), local.predict(test_x))
     print("version", version.version)

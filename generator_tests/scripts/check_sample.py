@@ -31,7 +31,8 @@ def main() -> None:
     assert len(scored) == len(source), (len(scored), len(source))
     assert scored["row_id"].is_monotonic_increasing
     rows = np.random.default_rng(1).choice(len(source), SAMPLED_ROWS, replace=False)
-    train_x, _, train_y, _ = train.split(*train.load_data(None, "target"))
+    data = importlib.import_module(f"{args.package}.making.data")
+    train_x, _, train_y, _ = train.split(*data.load_data(None, "target"))
     model = train.fit_model(train_x, train_y)
     expected = model.predict(source.iloc[rows].drop(columns="row_id"))
     actual = scored.iloc[rows].drop(columns="row_id")

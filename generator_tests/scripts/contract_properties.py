@@ -120,6 +120,7 @@ def training_sets(
 def main(package: str, task: str) -> None:
     """Run the properties for the project's `package`."""
     train = importlib.import_module(f"{package}.train")
+    pipeline = importlib.import_module(f"{package}.making.pipeline")
     logged_model = importlib.import_module(f"{package}.making.logged_model")
     contract = importlib.import_module("tests.test_contract")
     mlflow.set_tracking_uri(f"sqlite:///{tempfile.mkdtemp()}/mlflow.db")
@@ -145,7 +146,7 @@ def main(package: str, task: str) -> None:
                 sample = model.preprocessor.canonical(features, typed)
                 info = logged_model.log_model(
                     model,
-                    signature=train.model_signature(model, sample, typed),
+                    signature=pipeline.model_signature(model, sample, typed),
                     input_example=sample.head(3),
                     registered_model_name=None,
                 )

@@ -27,11 +27,12 @@ def main() -> None:
     parser.add_argument("output", help="JSON file to write")
     parser.add_argument("--count", type=int, default=40)
     args = parser.parse_args()
-    train = importlib.import_module(f"{args.package}.train")
     methods = importlib.import_module(f"{args.package}.model").METHODS
     model = mlflow.pyfunc.load_model(args.uri)
     declared = {param.name for param in model.metadata.get_params_schema().params}
-    features, _ = train.load_data(None, "target")
+    features, _ = importlib.import_module(f"{args.package}.making.data").load_data(
+        None, "target"
+    )
     rng = np.random.default_rng(7)
     requests = []
     for _ in range(args.count):

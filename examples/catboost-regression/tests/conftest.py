@@ -19,12 +19,12 @@ import sqlalchemy
 from servers import Server, free_port, stop, wait_until_ready
 
 from claim_cost import kserve
+from claim_cost.making.data import load_data
 from claim_cost.model import Model
 from claim_cost.score import DRIFT_EXPERIMENT
 from claim_cost.train import (
     DEFAULT_EXPERIMENT,
     fit_model,
-    load_data,
     split,
     train,
 )

@@ -14,10 +14,8 @@ from mlflow.exceptions import MlflowException
 
 from claim_cost.making import columns
 from claim_cost.model import Model
-from claim_cost.model.preprocessing import (
-    Preprocessor,
-    kinds_of,
-)
+from claim_cost.model.kinds import kinds_of
+from claim_cost.model.preprocessing import Preprocessor
 from claim_cost.train import fit_model, fit_preprocessor
 from claim_cost.train import main as train_main
 

@@ -11,11 +11,12 @@ import pytest
 
 from claim_cost import score
 from claim_cost.making.logged_model import log_model
+from claim_cost.making.pipeline import model_signature
 from claim_cost.model import Model
-from claim_cost.model.preprocessing import to_numbers
+from claim_cost.model.kinds import to_numbers
 from claim_cost.scoring import drift
 from claim_cost.scoring.files import ScoringError
-from claim_cost.train import fit_model, model_signature
+from claim_cost.train import fit_model
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from claim_cost.making.evaluator import (
     Evaluator,
     other_package_evaluator,
 )
-from claim_cost.registry.promotion import PROMOTION_METRIC
+from claim_cost.registry.gate import PROMOTION_METRIC
 from claim_cost.train import DEFAULT_EXPERIMENT
 
 #: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the

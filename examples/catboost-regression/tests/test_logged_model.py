@@ -13,6 +13,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from claim_cost.making.data import load_data
 from claim_cost.making.logged_model import unwrap
 from claim_cost.model import METHODS, Model
 from claim_cost.model.environment import (
@@ -20,10 +21,9 @@ from claim_cost.model.environment import (
     PACKAGE_DIR,
     PREDICTION_CODE,
 )
-from claim_cost.registry.promotion import CHAMPION_ALIAS
+from claim_cost.registry.gate import CHAMPION_ALIAS
 from claim_cost.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
-    load_data,
     main,
 )
 

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from claim_cost.making.data import DataError
 from claim_cost.model import Model
 from claim_cost.model.preprocessing import Preprocessor
-from claim_cost.train import DataError, fit_model
+from claim_cost.train import fit_model
 
 
 def test_string_columns_become_categories(mixed_model: Model) -> None:

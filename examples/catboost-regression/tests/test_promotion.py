@@ -15,18 +15,21 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
+from claim_cost.making.data import DataError, load_data
 from claim_cost.making.evaluation import metrics
 from claim_cost.model import Model
-from claim_cost.registry import promotion
-from claim_cost.registry.promotion import (
+from claim_cost.registry import gate, promotion
+from claim_cost.registry.gate import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FLOOR,
     PROMOTION_METRIC,
     Challenger,
+    improvement,
+)
+from claim_cost.registry.promotion import (
     PromotionError,
     decide,
-    improvement,
     promote,
 )
 from claim_cost.registry.promotion_lock import (
@@ -34,12 +37,7 @@ from claim_cost.registry.promotion_lock import (
     lock_name,
     promotion_lock,
 )
-from claim_cost.train import (
-    DataError,
-    load_data,
-    split,
-    train,
-)
+from claim_cost.train import split, train
 
 pytestmark = pytest.mark.registry
 
@@ -472,7 +470,7 @@ def test_a_holder_that_lost_the_lock_moves_no_alias(
     client = MlflowClient()
     real_decide = promotion.decide
 
-    def decide_then_lose_the_lock(*args: Any) -> promotion.Decision:
+    def decide_then_lose_the_lock(*args: Any) -> gate.Decision:
         decision = real_decide(*args)
         lock = lock_name(CHAMPION_MODEL)
         client.set_registered_model_tag(lock, OWNER_TAG, "another training")
@@ -524,5 +522,5 @@ def test_an_undefined_floor_metric_does_not_clear_the_floor() -> None:
     # NaN compares false with everything: it must refuse, not pass.
     truth = np.arange(40) % 2
     scores = np.random.default_rng(0).random((40, 2))
-    short = promotion.not_above_floor(truth, scores, float("nan"))
+    short = gate.not_above_floor(truth, scores, float("nan"))
     assert short is not None and "is undefined on these 40 rows" in short

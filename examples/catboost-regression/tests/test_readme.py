@@ -31,7 +31,7 @@ import pytest
 from entry_points import declare
 from servers import Server, free_port, stop, wait_until_ready
 
-from claim_cost.train import load_data
+from claim_cost.making.data import load_data
 
 pytestmark = pytest.mark.serving
 

@@ -19,12 +19,12 @@ import sqlalchemy
 from servers import Server, free_port, stop, wait_until_ready
 
 from my_model import kserve
+from my_model.making.data import load_data
 from my_model.model import Model
 from my_model.score import DRIFT_EXPERIMENT
 from my_model.train import (
     DEFAULT_EXPERIMENT,
     fit_model,
-    load_data,
     split,
     train,
 )

@@ -14,10 +14,8 @@ from mlflow.exceptions import MlflowException
 
 from my_model.making import columns
 from my_model.model import Model
-from my_model.model.preprocessing import (
-    Preprocessor,
-    kinds_of,
-)
+from my_model.model.kinds import kinds_of
+from my_model.model.preprocessing import Preprocessor
 from my_model.train import fit_model, fit_preprocessor
 from my_model.train import main as train_main
 

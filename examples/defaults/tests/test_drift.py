@@ -11,11 +11,12 @@ import pytest
 
 from my_model import score
 from my_model.making.logged_model import log_model
+from my_model.making.pipeline import model_signature
 from my_model.model import Model
-from my_model.model.preprocessing import to_numbers
+from my_model.model.kinds import to_numbers
 from my_model.scoring import drift
 from my_model.scoring.files import ScoringError
-from my_model.train import fit_model, model_signature
+from my_model.train import fit_model
 
 
 @pytest.fixture(scope="module")

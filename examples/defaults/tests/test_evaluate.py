@@ -24,7 +24,7 @@ from my_model.making.evaluator import (
     Evaluator,
     other_package_evaluator,
 )
-from my_model.registry.promotion import PROMOTION_METRIC
+from my_model.registry.gate import PROMOTION_METRIC
 from my_model.train import DEFAULT_EXPERIMENT
 
 #: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the

@@ -14,6 +14,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from my_model.making.data import load_data
 from my_model.making.logged_model import unwrap
 from my_model.model import METHODS, Model
 from my_model.model.environment import (
@@ -21,10 +22,9 @@ from my_model.model.environment import (
     PACKAGE_DIR,
     PREDICTION_CODE,
 )
-from my_model.registry.promotion import CHAMPION_ALIAS
+from my_model.registry.gate import CHAMPION_ALIAS
 from my_model.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
-    load_data,
     main,
 )
 

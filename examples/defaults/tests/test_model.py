@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from my_model.making.data import load_data
 from my_model.model import METHODS, Model, estimator
-from my_model.train import fit_model, load_data
+from my_model.train import fit_model
 
 
 def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:

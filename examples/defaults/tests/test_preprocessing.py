@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from my_model.making.data import DataError
 from my_model.model import Model
 from my_model.model.preprocessing import Preprocessor
-from my_model.train import DataError, fit_model
+from my_model.train import fit_model
 
 
 def test_string_columns_become_categories(mixed_model: Model) -> None:

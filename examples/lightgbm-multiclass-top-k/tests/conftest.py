@@ -19,12 +19,12 @@ import sqlalchemy
 from servers import Server, free_port, stop, wait_until_ready
 
 from wine_grade import kserve
+from wine_grade.making.data import load_data
 from wine_grade.model import Model
 from wine_grade.score import DRIFT_EXPERIMENT
 from wine_grade.train import (
     DEFAULT_EXPERIMENT,
     fit_model,
-    load_data,
     split,
     train,
 )

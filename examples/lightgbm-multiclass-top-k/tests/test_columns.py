@@ -14,10 +14,8 @@ from mlflow.exceptions import MlflowException
 
 from wine_grade.making import columns
 from wine_grade.model import Model
-from wine_grade.model.preprocessing import (
-    Preprocessor,
-    kinds_of,
-)
+from wine_grade.model.kinds import kinds_of
+from wine_grade.model.preprocessing import Preprocessor
 from wine_grade.train import fit_model, fit_preprocessor
 from wine_grade.train import main as train_main
 

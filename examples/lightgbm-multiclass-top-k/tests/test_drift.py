@@ -11,11 +11,12 @@ import pytest
 
 from wine_grade import score
 from wine_grade.making.logged_model import log_model
+from wine_grade.making.pipeline import model_signature
 from wine_grade.model import Model
-from wine_grade.model.preprocessing import to_numbers
+from wine_grade.model.kinds import to_numbers
 from wine_grade.scoring import drift
 from wine_grade.scoring.files import ScoringError
-from wine_grade.train import fit_model, model_signature
+from wine_grade.train import fit_model
 
 
 @pytest.fixture(scope="module")

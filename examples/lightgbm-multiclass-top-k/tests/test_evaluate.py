@@ -24,7 +24,7 @@ from wine_grade.making.evaluator import (
     Evaluator,
     other_package_evaluator,
 )
-from wine_grade.registry.promotion import PROMOTION_METRIC
+from wine_grade.registry.gate import PROMOTION_METRIC
 from wine_grade.train import DEFAULT_EXPERIMENT
 
 #: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the

@@ -14,6 +14,7 @@ import pytest
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
+from wine_grade.making.data import load_data
 from wine_grade.making.logged_model import unwrap
 from wine_grade.model import METHODS, Model
 from wine_grade.model.environment import (
@@ -21,10 +22,9 @@ from wine_grade.model.environment import (
     PACKAGE_DIR,
     PREDICTION_CODE,
 )
-from wine_grade.registry.promotion import CHAMPION_ALIAS
+from wine_grade.registry.gate import CHAMPION_ALIAS
 from wine_grade.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
-    load_data,
     main,
 )
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from wine_grade.making.data import load_data
 from wine_grade.model import METHODS, Model, estimator
-from wine_grade.train import fit_model, load_data
+from wine_grade.train import fit_model
 
 
 def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:

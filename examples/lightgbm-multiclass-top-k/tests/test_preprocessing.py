@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from wine_grade.making.data import DataError
 from wine_grade.model import Model, estimator
 from wine_grade.model.preprocessing import Preprocessor
-from wine_grade.train import DataError, fit_model
+from wine_grade.train import fit_model
 
 
 def test_string_columns_become_categories(mixed_model: Model) -> None:

@@ -15,18 +15,21 @@ from mlflow.exceptions import MlflowException
 from mlflow.models.model import ModelInfo
 from mlflow.protos.databricks_pb2 import TEMPORARILY_UNAVAILABLE
 
+from wine_grade.making.data import DataError, load_data
 from wine_grade.making.evaluation import metrics
 from wine_grade.model import Model
-from wine_grade.registry import promotion
-from wine_grade.registry.promotion import (
+from wine_grade.registry import gate, promotion
+from wine_grade.registry.gate import (
     CHALLENGER_ALIAS,
     CHAMPION_ALIAS,
     FLOOR,
     PROMOTION_METRIC,
     Challenger,
+    improvement,
+)
+from wine_grade.registry.promotion import (
     PromotionError,
     decide,
-    improvement,
     promote,
 )
 from wine_grade.registry.promotion_lock import (
@@ -34,12 +37,7 @@ from wine_grade.registry.promotion_lock import (
     lock_name,
     promotion_lock,
 )
-from wine_grade.train import (
-    DataError,
-    load_data,
-    split,
-    train,
-)
+from wine_grade.train import split, train
 
 pytestmark = pytest.mark.registry
 
@@ -473,7 +471,7 @@ def test_a_holder_that_lost_the_lock_moves_no_alias(
     client = MlflowClient()
     real_decide = promotion.decide
 
-    def decide_then_lose_the_lock(*args: Any) -> promotion.Decision:
+    def decide_then_lose_the_lock(*args: Any) -> gate.Decision:
         decision = real_decide(*args)
         lock = lock_name(CHAMPION_MODEL)
         client.set_registered_model_tag(lock, OWNER_TAG, "another training")
@@ -525,7 +523,7 @@ def test_an_undefined_floor_metric_does_not_clear_the_floor() -> None:
     # NaN compares false with everything: it must refuse, not pass.
     truth = np.arange(40) % 2
     scores = np.random.default_rng(0).random((40, 2))
-    short = promotion.not_above_floor(truth, scores, float("nan"))
+    short = gate.not_above_floor(truth, scores, float("nan"))
     assert short is not None and "is undefined on these 40 rows" in short
 
 
@@ -536,9 +534,9 @@ def test_luck_on_few_rows_is_not_better_than_chance(model: Model) -> None:
     truth = np.arange(80) % classes
     for seed in range(500):
         scores = np.random.default_rng(seed).dirichlet(np.ones(classes), size=80)
-        value = metrics(truth, scores)[promotion.FLOOR_METRIC]
+        value = metrics(truth, scores)[gate.FLOOR_METRIC]
         if value > FLOOR:
             break
     assert value > FLOOR, "no lucky draw in 500 seeds"
-    short = promotion.not_above_floor(truth, scores, value)
+    short = gate.not_above_floor(truth, scores, value)
     assert short is not None and "that shuffled labels reach on these 80 rows" in short

@@ -19,12 +19,12 @@ import sqlalchemy
 from servers import Server, free_port, stop, wait_until_ready
 
 from churn_risk import kserve
+from churn_risk.making.data import load_data
 from churn_risk.model import Model
 from churn_risk.score import DRIFT_EXPERIMENT
 from churn_risk.train import (
     DEFAULT_EXPERIMENT,
     fit_model,
-    load_data,
     split,
     train,
 )

@@ -12,8 +12,8 @@ import pytest
 from mlflow import MlflowClient
 
 from churn_risk import card, train
-from churn_risk.making import lineage
-from churn_risk.registry import promotion
+from churn_risk.making import lineage, pipeline
+from churn_risk.registry import gate
 
 #: Every lineage fact, each with a value.
 FACTS = {
@@ -68,7 +68,7 @@ def test_a_trained_model_carries_its_lineage_and_card(mixed_logged_uri: str) -> 
 def test_a_registered_version_is_described_by_its_card(cli_model_uri: str) -> None:
     client = MlflowClient()
     name = train.DEFAULT_REGISTERED_MODEL_NAME
-    version = client.get_model_version_by_alias(name, promotion.CHAMPION_ALIAS)
+    version = client.get_model_version_by_alias(name, gate.CHAMPION_ALIAS)
     uri = f"models:/{name}/{version.version}"
     # The registry's SQL stores hold 5,000 characters; a longer card (the
     # binary demo's 30 features make one) is shortened, and its whole text is
@@ -159,7 +159,7 @@ def test_an_example_shows_no_category_that_few_rows_hold() -> None:
     )
     target = pd.Series(np.arange(rows) % 2, name="target")
     preprocessor = train.fit_preprocessor(frame, target)
-    example = train.typical_rows(preprocessor, frame)
+    example = pipeline.typical_rows(preprocessor, frame)
     assert example["email"].isna().all()
     assert list(example["plan"]) == ["basic", "plus", "basic"]
 

@@ -14,10 +14,8 @@ from mlflow.exceptions import MlflowException
 
 from churn_risk.making import columns
 from churn_risk.model import Model
-from churn_risk.model.preprocessing import (
-    Preprocessor,
-    kinds_of,
-)
+from churn_risk.model.kinds import kinds_of
+from churn_risk.model.preprocessing import Preprocessor
 from churn_risk.train import fit_model, fit_preprocessor
 from churn_risk.train import main as train_main
 

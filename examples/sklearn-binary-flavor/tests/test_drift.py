@@ -11,11 +11,12 @@ import pytest
 
 from churn_risk import score
 from churn_risk.making.logged_model import log_model
+from churn_risk.making.pipeline import model_signature
 from churn_risk.model import Model
-from churn_risk.model.preprocessing import to_numbers
+from churn_risk.model.kinds import to_numbers
 from churn_risk.scoring import drift
 from churn_risk.scoring.files import ScoringError
-from churn_risk.train import fit_model, model_signature
+from churn_risk.train import fit_model
 
 
 @pytest.fixture(scope="module")

@@ -24,7 +24,7 @@ from churn_risk.making.evaluator import (
     Evaluator,
     other_package_evaluator,
 )
-from churn_risk.registry.promotion import PROMOTION_METRIC
+from churn_risk.registry.gate import PROMOTION_METRIC
 from churn_risk.train import DEFAULT_EXPERIMENT
 
 #: Evaluates the model at argv[1] and one MLflow's sklearn flavor logs, on the

@@ -15,6 +15,7 @@ from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
 import churn_risk
+from churn_risk.making.data import load_data
 from churn_risk.making.logged_model import unwrap
 from churn_risk.model import METHODS, Model
 from churn_risk.model.environment import (
@@ -22,10 +23,9 @@ from churn_risk.model.environment import (
     PACKAGE_DIR,
     PREDICTION_CODE,
 )
-from churn_risk.registry.promotion import CHAMPION_ALIAS
+from churn_risk.registry.gate import CHAMPION_ALIAS
 from churn_risk.train import (
     DEFAULT_REGISTERED_MODEL_NAME,
-    load_data,
     main,
 )
 

@@ -7,8 +7,9 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from churn_risk.making.data import load_data
 from churn_risk.model import METHODS, Model, estimator
-from churn_risk.train import fit_model, load_data
+from churn_risk.train import fit_model
 
 
 def scores(model: Model, frame: pd.DataFrame) -> np.ndarray:

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from mlflow.exceptions import MlflowException
 
+from churn_risk.making.data import DataError
 from churn_risk.model import Model
 from churn_risk.model.preprocessing import Preprocessor
-from churn_risk.train import DataError, fit_model
+from churn_risk.train import fit_model
 
 
 def test_string_columns_become_categories(mixed_model: Model) -> None:

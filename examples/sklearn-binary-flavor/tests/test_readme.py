@@ -31,7 +31,7 @@ import pytest
 from entry_points import declare
 from servers import Server, free_port, stop, wait_until_ready
 
-from churn_risk.train import load_data
+from churn_risk.making.data import load_data
 
 pytestmark = pytest.mark.serving
 

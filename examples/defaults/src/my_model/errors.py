@@ -4,7 +4,9 @@
 isolated script that must not import this package (see its docstring).
 """
 
+import logging
 import os
+import sys
 
 
 def without_progress_bars() -> None:
@@ -33,3 +35,15 @@ def first_line(error: BaseException) -> str:
     if lines[0].endswith(":") and len(lines) > 1:
         return f"{lines[0]} {lines[-1]}"
     return lines[0]
+
+
+def show_progress() -> None:
+    """Print this package's progress messages (metrics, promotion) on stdout.
+
+    Run with `python -m`, the command's own module logs as `__main__`.
+    """
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    for name in (__package__, "__main__"):
+        logging.getLogger(name).addHandler(handler)
+        logging.getLogger(name).setLevel(logging.INFO)

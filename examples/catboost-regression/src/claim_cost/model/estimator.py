@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import first_line
-from .preprocessing import Contract
+from .contract import Contract
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.cbm"

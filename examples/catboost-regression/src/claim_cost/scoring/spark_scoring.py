@@ -20,7 +20,7 @@ import pandas as pd
 from mlflow.exceptions import MlflowException
 
 from ..errors import first_line
-from ..model.preprocessing import BOOLEAN_TEXT
+from ..model.kinds import BOOLEAN_TEXT
 from .drift import DriftMonitor
 from .files import (
     CSV_SUFFIXES,

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..model.preprocessing import Preprocessor, category_strings
+from ..model.kinds import category_strings
+from ..model.preprocessing import Preprocessor
 
 #: Metadata key and artifact of the report.
 REPORT_KEY = "column_report"

@@ -9,7 +9,8 @@ import numpy as np
 import xgboost as xgb
 
 from ..errors import first_line
-from .preprocessing import Contract, category_text
+from .contract import Contract
+from .kinds import category_text
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.ubj"

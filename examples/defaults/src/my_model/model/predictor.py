@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from . import estimator
-from .preprocessing import PREPROCESSING_FILE, InputError, Preprocessor
+from .contract import InputError
+from .preprocessing import PREPROCESSING_FILE, Preprocessor
 
 #: Values of the `method` inference param.
 METHODS = ("predict",)

@@ -7,7 +7,8 @@ import mlflow
 import numpy as np
 
 from ..errors import first_line
-from .preprocessing import Contract, category_text
+from .contract import Contract
+from .kinds import category_text
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.txt"

@@ -31,13 +31,12 @@ the package, loading another version would silently run this one's modules.
 
 import json
 import logging
-import math
 import os
 import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
 import mlflow
@@ -50,29 +49,29 @@ from ..errors import first_line
 from ..making.evaluation import metrics
 from ..model import Model
 from . import rows
+from .gate import (
+    CHALLENGER_ALIAS,
+    CHAMPION_ALIAS,
+    DECISION_TAG,
+    FLOOR_METRIC,
+    MAX_CHAMPION_DROP,
+    MIN_COMPARISON_ROWS,
+    MIN_IMPROVEMENT,
+    PROMOTION_METRIC,
+    REASON_TAG,
+    Challenger,
+    Decision,
+    first_version,
+    improvement,
+    not_above_floor,
+)
 from .promotion_lock import promotion_lock, still_held
 
 logger = logging.getLogger(__name__)
 
-CHAMPION_ALIAS = "champion"
-CHALLENGER_ALIAS = "challenger"
-#: The metric that decides, whether more of it is better, and the smallest
-#: improvement over the champion that counts (0.0: at least as good).
-PROMOTION_METRIC = "test_log_loss"
-GREATER_IS_BETTER = False
-MIN_IMPROVEMENT = 0.0
-#: The floor: a version takes @champion only when its FLOOR_METRIC (higher is
-#: better) is above FLOOR. The champion is not trusted to compare when it
-#: scores more than MAX_CHAMPION_DROP below its own recorded FLOOR_METRIC.
-FLOOR_METRIC = "test_roc_auc_ovr"
-FLOOR = 0.55
-MAX_CHAMPION_DROP = 0.1
-#: Shuffles of the labels that say what chance reaches on the deciding rows.
-CHANCE_SHUFFLES = 100
+
 #: Values of `train --promote`.
 MODES = ("auto", "always", "never")
-#: Fewest evaluation rows the champion was not trained on that can decide.
-MIN_COMPARISON_ROWS = 10
 CHAMPION_SCORES = Path(__file__).with_name("champion_scores.py")
 #: The `MLmodel` metadata key that names a model's training data, and how the
 #: bundled demo data is named there (`train` without `--data`).
@@ -80,9 +79,6 @@ TRAINING_DATA_KEY = "training_data"
 DEMO_SOURCE = "sklearn.datasets."
 #: How long the champion may take to load and score the evaluation data.
 CHAMPION_TIMEOUT_SECONDS = 600
-#: The decision's tags; the decision until the aliases have moved.
-DECISION_TAG = "promotion.decision"
-REASON_TAG = "promotion.reason"
 PENDING = "pending"
 LOCK_LOST = (
     "lost the promotion lock while deciding (its heartbeat stopped, and another "
@@ -96,79 +92,6 @@ class ChampionError(RuntimeError):
 
 class PromotionError(RuntimeError):
     """The registry failed during promotion; the version stays a challenger."""
-
-
-@dataclass(frozen=True)
-class Challenger:
-    """A new version, in this process, with its evaluation data and metrics."""
-
-    name: str
-    version: str
-    model: Model
-    features: pd.DataFrame
-    truth: np.ndarray
-    #: Its metrics on all the evaluation data (empty: not evaluated).
-    measured: dict[str, float]
-    #: Digest of the evaluation data (`mlflow.data` dataset digest).
-    digest: str = ""
-
-    @property
-    def value(self) -> float:
-        """Its PROMOTION_METRIC on all the evaluation data (NaN: not evaluated)."""
-        return self.measured.get(PROMOTION_METRIC, math.nan)
-
-
-@dataclass(frozen=True)
-class Decision:
-    """What became of one new version, and why."""
-
-    promoted: bool
-    reason: str
-    champion_version: str | None = None
-    champion_value: float | None = None
-    #: The challenger's metric on the rows compared, and how many they were;
-    #: rows left out because the champion was trained on them ("unknown" when
-    #: its training rows were not recorded).
-    challenger_value: float | None = None
-    rows: int | None = None
-    left_out: str | None = None
-    #: The challenger's FLOOR_METRIC on the rows that decided (None: unknown).
-    floor_value: float | None = None
-
-    def tags(self, challenger: Challenger) -> dict[str, str]:
-        """Return the decision as tags of the new model version."""
-        value = self.challenger_value
-        tags = {
-            "promotion.metric": PROMOTION_METRIC,
-            "promotion.challenger_value": repr(
-                challenger.value if value is None else value
-            ),
-            DECISION_TAG: "promoted" if self.promoted else "not promoted",
-            REASON_TAG: self.reason,
-            "promotion.floor": f"{FLOOR_METRIC} > {FLOOR}",
-            "promotion.eval_digest": challenger.digest,
-            "promotion.eval_rows": str(
-                len(challenger.features) if self.rows is None else self.rows
-            ),
-        }
-        if self.floor_value is not None:
-            tags["promotion.floor_value"] = repr(self.floor_value)
-        if self.champion_version is not None:
-            tags["promotion.champion_version"] = self.champion_version
-        if self.champion_value is not None:
-            tags["promotion.champion_value"] = repr(self.champion_value)
-        if self.left_out is not None:
-            tags["promotion.rows_left_out"] = self.left_out
-        return tags
-
-    def line(self, challenger: Challenger) -> str:
-        """Return the decision as one line of the training log."""
-        alias = CHAMPION_ALIAS if self.promoted else CHALLENGER_ALIAS
-        verb = "is now" if self.promoted else "stays"
-        return (
-            f"promotion: {challenger.name} version {challenger.version} {verb} "
-            f"@{alias} ({self.reason})"
-        )
 
 
 def promote(
@@ -336,62 +259,6 @@ def decide(challenger: Challenger, mode: str, champion: str | None) -> Decision:
     )
 
 
-def first_version(challenger: Challenger, mode: str) -> Decision:
-    """Decide for a version with no champion to compare with: the floor alone."""
-    if mode == "always":
-        floor_value = challenger.measured.get(FLOOR_METRIC)
-        return Decision(True, "--promote always", floor_value=floor_value)
-    if not len(challenger.features) or FLOOR_METRIC not in challenger.measured:
-        reason = f"no {CHAMPION_ALIAS} yet; not evaluated, so not held to the floor"
-        return Decision(True, reason)
-    scores = challenger.model.scores(challenger.features)
-    floor_value = metrics(challenger.truth, scores)[FLOOR_METRIC]
-    short = not_above_floor(challenger.truth, scores, floor_value)
-    if short is not None:
-        reason = f"no {CHAMPION_ALIAS} yet, but {short}"
-        return Decision(False, reason, floor_value=floor_value)
-    return Decision(True, f"no {CHAMPION_ALIAS} yet", floor_value=floor_value)
-
-
-def not_above_floor(truth: np.ndarray, scores: np.ndarray, value: float) -> str | None:
-    """Say why a FLOOR_METRIC of `value` does not clear the floor; None if it does.
-
-    It must be above FLOOR, and above what chance gives on these rows: the
-    best of CHANCE_SHUFFLES scorings against shuffled labels. On few rows,
-    luck alone lifts a useless model above FLOOR one time in a few.
-    """
-    if np.isnan(value):
-        return (
-            f"{FLOOR_METRIC} is undefined on these {len(truth)} rows (too few, "
-            "or a class missing): not shown better than chance; evaluate on "
-            "other rows, or --promote always overrides"
-        )
-    if value <= FLOOR:
-        return (
-            f"{FLOOR_METRIC} {value:.4f} is not above the floor {FLOOR} (FLOOR in "
-            "registry/promotion.py): no better than chance; --promote always "
-            "overrides"
-        )
-    chance = chance_level(truth, scores)
-    if value <= chance:
-        return (
-            f"{FLOOR_METRIC} {value:.4f} is not above the {chance:.4f} that "
-            f"shuffled labels reach on these {len(truth)} rows: not shown better "
-            "than chance; evaluate on more rows, or --promote always overrides"
-        )
-    return None
-
-
-def chance_level(truth: np.ndarray, scores: np.ndarray) -> float:
-    """Return the best FLOOR_METRIC of `scores` against CHANCE_SHUFFLES shuffles."""
-    rng = np.random.default_rng(0)
-    shuffled = [
-        metrics(rng.permutation(truth), scores, only=FLOOR_METRIC)[FLOOR_METRIC]
-        for _ in range(CHANCE_SHUFFLES)
-    ]
-    return float(np.nanmax(shuffled))
-
-
 def recorded_floor_value(name: str, version: str) -> float | None:
     """Return the FLOOR_METRIC a version's run logged on data it did not learn.
 
@@ -470,11 +337,6 @@ def unseen_by_champion(
         truth=challenger.truth[~seen],
     )
     return compared, int(seen.sum())
-
-
-def improvement(challenger: float, champion: float) -> float:
-    """Return how much better the challenger's metric is than the champion's."""
-    return challenger - champion if GREATER_IS_BETTER else champion - challenger
 
 
 def champion_scores(model_uri: str, challenger: Challenger) -> np.ndarray:

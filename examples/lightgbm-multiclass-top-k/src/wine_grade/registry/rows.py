@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 from mlflow import MlflowClient
 
-from ..model.preprocessing import InputError, category_strings, kinds_of, to_numbers
+from ..model.contract import InputError
+from ..model.kinds import category_strings, kinds_of, to_numbers
 
 #: The training run's artifact that holds its training rows' hashes.
 TRAINING_ROWS_FOLDER = "promotion"

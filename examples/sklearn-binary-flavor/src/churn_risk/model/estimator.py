@@ -12,7 +12,8 @@ from sklearn.base import is_classifier
 from sklearn.ensemble import HistGradientBoostingClassifier
 
 from ..errors import first_line
-from .preprocessing import Contract, InputError, category_text
+from .contract import Contract, InputError
+from .kinds import category_text
 
 #: File name of the native model inside the logged model.
 MODEL_FILE = "model.skops"
