@@ -283,33 +283,6 @@ def commit_and_tag(repo: Path, version: str) -> None:
     git(repo, "tag", version)
 
 
-#: copier.yml's entry for the 0.4.0 layout migration.
-LAYOUT_MIGRATION = "migrations/v0_4_0_layout_by_role.py"
-
-
-def without_layout_migration(repo: Path) -> None:
-    """Leave the 0.4.0 layout migration out of `repo`'s copier.yml.
-
-    Its version is "any after 0.3.0", so updates between the versions made
-    from this tree would cross it, while their projects all have the layout it
-    moves to: `test_releases.py` tests it, from the real 0.3.0.
-    """
-    config = repo / "copier.yml"
-    data = yaml.safe_load(config.read_text())
-    kept = [
-        migration
-        for migration in data["_migrations"]
-        if not any(LAYOUT_MIGRATION in part for part in migration["command"])
-    ]
-    assert len(kept) == len(data["_migrations"]) - 1, "no layout migration"
-    text = config.read_text()
-    start = text.index("  # 0.4.0 grouped the package by role")
-    end = text.index(LAYOUT_MIGRATION)
-    end = text.index("\n", text.index("{{ _stage }}", end)) + 1
-    config.write_text(text[:start] + text[end:])
-    assert yaml.safe_load(config.read_text())["_migrations"] == kept
-
-
 def template_repo_at_versions(target: Path) -> Path:
     """This template in a fresh git repository at `target`, tagged v0.1.0,
     v0.2.0, v0.3.0 and v0.3.1.
@@ -320,7 +293,6 @@ def template_repo_at_versions(target: Path) -> Path:
     template change (README_ADDITION, NEW_DOCSTRING and a new py.typed file).
     """
     repo = copy_template(target)
-    without_layout_migration(repo)
     init_repo(repo)
     # v0.1.0: the loader module was still called pyfunc_model.py.
     (repo / LOADER_TEMPLATE).rename(repo / OLD_LOADER_TEMPLATE)
@@ -377,9 +349,17 @@ def tag_release(repo: Path, release: dict) -> None:
         git(repo, "tag", tag, commit)
 
 
+def next_version() -> str:
+    """The tag the current tree will be released as: the next minor version."""
+    latest = [int(part) for part in releases()[-1]["version"].split(".")]
+    return f"v{latest[0]}.{latest[1] + 1}.0"
+
+
 def template_repo_at_releases(target: Path) -> str:
     """Clone this repository to `target`, tag every release of releases.yml and
-    commit this checkout's template (with uncommitted changes) on top.
+    commit this checkout's template (with uncommitted changes) on top, tagged
+    as the next release (`next_version`): updates to it run the migrations
+    that release will run.
 
     Returns that last commit: the current tree, which updates go to.
     """
@@ -396,6 +376,7 @@ def template_repo_at_releases(target: Path) -> str:
     copy_template(target)
     git(target, "add", "-A")
     git(target, "commit", "-q", "--no-verify", "--allow-empty", "-m", "working tree")
+    git(target, "tag", next_version())
     return git(target, "rev-parse", "HEAD").strip()
 
 

@@ -32,6 +32,7 @@ from helpers import (
     copier_cli,
     git,
     init_repo,
+    next_version,
     package_name,
     project_env,
     releases,
@@ -45,7 +46,7 @@ from packaging.version import Version
 
 RELEASES = releases()
 VERSIONS = [release["version"] for release in RELEASES]
-#: The versions copier.yml's migrations are for ("v0.3.0.post0": any after 0.3.0).
+#: The versions copier.yml's migrations are for.
 MIGRATIONS = [
     Version(migration["version"])
     for migration in yaml.safe_load((REPO / "copier.yml").read_text())["_migrations"]
@@ -376,9 +377,8 @@ def leftovers(project: Path) -> list[str]:
     ]
 
 
-#: The current tree's version as Copier reads it: commits after the latest
-#: release's tag are its post-releases.
-CURRENT = Version(f"{VERSIONS[-1]}.post1")
+#: The current tree's version: the clone tags it as the next release.
+CURRENT = Version(next_version())
 
 
 def crosses(version: str, migration: Version) -> bool:
@@ -529,7 +529,7 @@ print(pd.DataFrame(mlflow.pyfunc.load_model(sys.argv[1]).predict(rows)).to_json(
 
 
 @pytest.mark.parametrize(
-    "packaging", ["models_from_code", "artifacts", "loader_module", "flavor"]
+    "packaging", ["models_from_code", "artifacts", "wrapper", "loader_module", "flavor"]
 )
 def test_a_model_logged_at_the_latest_release_predicts_the_same_after_the_update(
     template_git: tuple[Path, str], tmp_path: Path, packaging: str

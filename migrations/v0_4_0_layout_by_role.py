@@ -150,7 +150,10 @@ def after(package: Path, stash: Path) -> None:
         note = "" if clean else " (conflicts marked)"
         rest = [str(part) for part in parts if part != target]
         if rest:
-            note += f"; the rest of that module is now in {', '.join(rest)}"
+            note += (
+                f"; the rest of that module is now in {', '.join(rest)}: run "
+                "`ruff check src` for names your code there now needs to import"
+            )
         print(f"migration 0.4.0: your edits in {old} are now in {target}{note}")
     shutil.rmtree(stash)
 

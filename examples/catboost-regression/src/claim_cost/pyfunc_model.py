@@ -1,11 +1,19 @@
-"""The pyfunc model: a PythonModel that holds the fitted model (pickled)."""
+"""The pyfunc model: a PythonModel that holds the fitted model (pickled).
 
+A pickle names each class by its module. Models logged before the package was
+grouped by role (0.4) name the preprocessing's module `preprocessing` in this
+package; unpickling imports this module first, which keeps that name loading.
+"""
+
+import sys
 from typing import Any
 
 import pandas as pd
 from mlflow.pyfunc import PythonModel
 
-from .model import Model
+from .model import Model, preprocessing
+
+sys.modules.setdefault(f"{__package__}.preprocessing", preprocessing)
 
 
 class PyfuncModel(PythonModel):

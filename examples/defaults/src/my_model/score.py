@@ -15,7 +15,7 @@ model, unreadable input, a batch the model refuses) is one line on stderr
 and exit status 2.
 
 `--drift` compares the scored input and its predictions with
-the training profile the model carries (`drift.py`): a table on stderr, and
+the training profile the model carries (`scoring/drift/`): a table on stderr, and
 `<output>.drift.json` and `.drift.png` beside the output, logged to a run of
 the `DRIFT_EXPERIMENT` experiment when `MLFLOW_TRACKING_URI` is set.
 `--fail-on-drift` also exits with status 3 when a column drifted, after

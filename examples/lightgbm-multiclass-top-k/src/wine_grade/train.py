@@ -163,7 +163,6 @@ def train(
     estimator.autolog()
     return log_candidate(
         Candidate(
-            made_by="train",
             preprocessor=preprocessor,
             sample=preprocessor.canonical(train_features.head(100), typed_signature),
             input_example=typical_rows(preprocessor, train_features, typed_signature),

@@ -135,7 +135,6 @@ def wrap(
         evaluation = Rows(eval_features, eval_labels, str(eval_data or data))
     return log_candidate(
         Candidate(
-            made_by="wrap",
             preprocessor=preprocessor,
             sample=sample,
             input_example=input_example,

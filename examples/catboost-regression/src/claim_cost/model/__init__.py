@@ -2,8 +2,9 @@
 
 `predictor.Model` is the model (preprocessing, the estimator and
 the predict semantics); `estimator.py` builds and reads the estimator,
-`preprocessing.py` holds the input contract and `environment.py` the pins and
-code logged with the model.
+`preprocessing.py` holds the fitted input contract (`kinds.py` how a column
+is read, `contract.py` the refusals) and `environment.py` the pins and code
+logged with the model.
 """
 
 from .predictor import METHODS, Model

@@ -61,7 +61,6 @@ class Candidate:
     ("reference"); `evaluation` the rows it is evaluated and promoted on.
     """
 
-    made_by: str
     preprocessor: Preprocessor
     sample: pd.DataFrame
     input_example: pd.DataFrame

@@ -19,8 +19,9 @@ PARQUET_SUFFIXES = (".parquet", ".pq")
 #: The text of a whole number: a kept CSV column whose whole numbers would not
 #: read back as their text (`00042`, `+7`, beyond int64) is kept as text.
 WHOLE_NUMBER_TEXT = r"^[+-]?\d+$"
-#: What loading or fetching a model raises when it is unknown or unreadable.
-LOAD_ERRORS = (MlflowException, OSError)
+#: What loading or fetching a model raises when it is unknown or unreadable
+#: (ImportError: its code needs a module the environment lacks).
+LOAD_ERRORS = (ImportError, MlflowException, OSError)
 #: How a `--param` value of each declared type is described in an error.
 PARAM_KINDS = {int: "whole number", float: "number", bool: "boolean (true or false)"}
 
