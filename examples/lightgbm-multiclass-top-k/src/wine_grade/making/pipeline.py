@@ -107,9 +107,12 @@ def log_candidate(
             digest = log_dataset(evaluation, "evaluation")
         if candidate.report:
             mlflow.log_text(columns.table(candidate.report), columns.REPORT_ARTIFACT)
-        model = candidate.model or candidate.fit()
-        if candidate.model is None and data is not None:
-            rows.log_training_rows(data.features, model.preprocessor.input_types())
+        if candidate.model is None:
+            model = candidate.fit()
+            if data is not None:
+                rows.log_training_rows(data.features, model.preprocessor.input_types())
+        else:
+            model = candidate.model
         if data is not None and evaluation is not None:
             metrics = evaluate(model, evaluation)
             profile = drift.profile(
